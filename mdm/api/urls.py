@@ -1,0 +1,25 @@
+"""The API's URL map (``/api/v1/...``), its schema and docs."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from mdm.golden.api import GoldenRecordDetailView, GoldenRecordHistoryView, GoldenRecordListView
+from mdm.sources.api import QuarantineListView, QuarantineReprocessView, SourceRecordsIngestView
+
+v1 = [
+    path("auth/token/", ObtainAuthToken.as_view(), name="auth-token"),
+    path("sources/<slug:code>/records/", SourceRecordsIngestView.as_view(), name="ingest"),
+    path("quarantine/", QuarantineListView.as_view(), name="quarantine"),
+    path("quarantine/reprocess/", QuarantineReprocessView.as_view(), name="quarantine-reprocess"),
+    path("golden/<str:domain>/", GoldenRecordListView.as_view(), name="golden-list"),
+    path("golden/<str:domain>/<str:golden_id>/", GoldenRecordDetailView.as_view(),
+         name="golden-detail"),
+    path("golden/<str:domain>/<str:golden_id>/history/", GoldenRecordHistoryView.as_view(),
+         name="golden-history"),
+]
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GoldenConfig(AppConfig):
+    name = "mdm.golden"
+    label = "golden"

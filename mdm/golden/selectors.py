@@ -1,0 +1,78 @@
+"""Reads over golden records."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from mdm.core.domains import get_domain
+from mdm.core.errors import NotFound
+from mdm.golden.models import GoldenRecord
+from mdm.golden.schema import golden_attribute_name, golden_model, golden_values
+from mdm.sources.selectors import source_keys_by_golden
+
+SEARCH_FIELDS = {
+    "customer": ["name", "name_zh", "name_latin", "national_id", "credit_code"],
+    "product": ["sku", "gtin", "name", "brand"],
+    "contract": ["contract_number"],
+}
+
+
+def golden_records_list(*, domain: str, search: str = "", status: str = "") -> QuerySet:
+    records = golden_model(domain).objects.all()
+    if status:
+        records = records.filter(status=status)
+    if search:
+        query = Q()
+        for name in SEARCH_FIELDS[domain]:
+            query |= Q(**{f"{name}__icontains": search})
+        records = records.filter(query)
+    return records
+
+
+def golden_record_get(*, domain: str, golden_id: uuid.UUID | str) -> GoldenRecord:
+    try:
+        return golden_model(domain).objects.get(pk=golden_id)
+    except (golden_model(domain).DoesNotExist, ValueError) as exc:
+        raise NotFound(f"No {domain} golden record {golden_id}.") from exc
+
+
+def golden_export_rows(*, domain: str, with_sources: bool = False,
+                       status: str = GoldenRecord.Status.ACTIVE) -> tuple[list[str], Any]:
+    """Header and a row iterator for exporting golden records.
+
+    With ``with_sources``: one row per linked source record, starting
+    ``golden_id, source, source_key``, then the golden values.
+    """
+    names = [golden_attribute_name(a) for a in get_domain(domain).attribute_names()]
+    head = ["id", "version", "record_status"]
+    header = (["golden_id", "source", "source_key"] if with_sources else head) + names + \
+        ([] if with_sources else ["lineage"])
+    records = golden_records_list(domain=domain, status=status).order_by("created_at", "id")
+
+    def rows() -> Any:
+        for chunk in _chunks(records.iterator(chunk_size=1000), 1000):
+            links = source_keys_by_golden([r.id for r in chunk]) if with_sources else {}
+            for record in chunk:
+                values = golden_values(record)
+                attrs = [values.get(name) for name in names]
+                if with_sources:
+                    for source, key in links.get(record.id, []):
+                        yield [str(record.id), source, key, *attrs]
+                else:
+                    yield [str(record.id), record.version, record.status, *attrs, record.lineage]
+
+    return header, rows()
+
+
+def _chunks(items: Any, size: int) -> Any:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,94 @@
+"""Reads over source records, for other stages and the API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from mdm.sources.models import SourceRecord, SourceSystem
+
+
+@dataclass(frozen=True)
+class LinkedRecord:
+    """What survivorship needs to know of one source record linked to a golden record."""
+
+    id: int
+    source: str
+    source_key: str
+    status: str
+    attributes: dict[str, Any]
+    source_updated_at: datetime | None
+    received_at: datetime
+
+    @property
+    def business_time(self) -> datetime:
+        """The source's own last-update time; the receive time when the source gave none."""
+        return self.source_updated_at or self.received_at
+
+
+def linked_records(*, domain: str,
+                   golden_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[LinkedRecord]]:
+    """The non-deleted source records linked to each golden id, with usable attributes."""
+    by_golden: dict[uuid.UUID, list[LinkedRecord]] = {}
+    rows = SourceRecord.objects.filter(domain=domain, golden_id__in=list(golden_ids)) \
+        .exclude(status=SourceRecord.Status.DELETED) \
+        .values_list("id", "golden_id", "source__code", "source_key", "status", "attributes",
+                     "source_updated_at", "received_at")
+    for rid, golden_id, source, key, status, attributes, updated, received in rows.iterator(
+            chunk_size=2000):
+        if attributes:
+            by_golden.setdefault(golden_id, []).append(
+                LinkedRecord(rid, source, key, status, attributes, updated, received))
+    return by_golden
+
+
+def golden_ids_for_keys(*, domain: str,
+                        keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+    """Golden id of each ``(source code, source key)`` of ``domain`` that is linked."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    rows = SourceRecord.objects.filter(
+        domain=domain, source_key__in={k for _, k in keys}, golden_id__isnull=False,
+    ).values_list("source__code", "source_key", "golden_id")
+    return {(s, k): g for s, k, g in rows if (s, k) in keys}
+
+
+def source_records_for_golden(golden_id: uuid.UUID) -> QuerySet[SourceRecord]:
+    return SourceRecord.objects.filter(golden_id=golden_id).select_related("source") \
+        .order_by("source__code", "source_key")
+
+
+def quarantined_records(*, source: SourceSystem | None = None,
+                        domain: str | None = None) -> QuerySet[SourceRecord]:
+    records = SourceRecord.objects.filter(status=SourceRecord.Status.QUARANTINED) \
+        .select_related("source").order_by("-received_at", "-id")
+    if source is not None:
+        records = records.filter(source=source)
+    if domain:
+        records = records.filter(domain=domain)
+    return records
+
+
+def source_system_for_key(raw_key: str) -> SourceSystem | None:
+    """The active source system owning an API key, or None."""
+    from mdm.sources.services import api_key_hash
+
+    return SourceSystem.objects.filter(api_key_hash=api_key_hash(raw_key), is_active=True).first()
+
+
+def source_keys_by_golden(golden_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
+    """``golden id → [(source code, source key), ...]`` of the non-deleted linked records."""
+    links: dict[uuid.UUID, list[tuple[str, str]]] = {}
+    rows = SourceRecord.objects.filter(golden_id__in=golden_ids) \
+        .exclude(status=SourceRecord.Status.DELETED) \
+        .order_by("source__code", "source_key").values_list("golden_id", "source__code",
+                                                            "source_key")
+    for golden_id, source, key in rows:
+        links.setdefault(golden_id, []).append((source, key))
+    return links

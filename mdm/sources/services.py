@@ -1,0 +1,497 @@
+"""Writes for the land / map / validate stages. ``source_records_ingest`` is the one way in.
+
+Every path (REST, file import, pull connectors, re-processing) ends here. A batch is
+processed set-wise per domain: load what exists, map and validate in Python, then write
+source records, their history, match keys, golden records and outbox events in bulk,
+all in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from connectors import ConnectorError, get_connector
+from connectors.base import FeedRow
+from mdm.core.domains import DOMAINS
+from mdm.core.errors import MDMError, ValidationFailed
+from mdm.core.history import bulk_history_attrs
+from mdm.core.middleware import current_request_id
+from mdm.golden.services import golden_records_survive
+from mdm.matching.services import match_keys_index, records_match
+from mdm.sources.mapping import MappingConfig, is_empty, map_record, reason
+from mdm.sources.models import IngestBatch, RejectedRecord, SourceRecord, SourceSystem
+from mdm.sources.standardisers import StandardisationError, standardise
+from mdm.sources.validation import RuleSet
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+DELETED, STALE, QUARANTINED = "deleted", "stale", "quarantined"
+DOMAIN_ORDER = ("customer", "product", "contract")  # references point to earlier domains
+
+
+@dataclass
+class IncomingRecord:
+    """One record as a source sent it: its key, its own fields, its business time."""
+
+    source_key: str
+    domain: str
+    fields: dict[str, Any]
+    source_updated_at: Any = None
+    deleted: bool = False
+    base_version: int | None = None
+    line: int | None = None
+
+
+@dataclass
+class RecordOutcome:
+    """What happened to one incoming record, as the API and CLI report it."""
+
+    source_key: str
+    domain: str
+    outcome: str
+    golden_id: uuid.UUID | None = None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[str, Any] = field(default_factory=dict)
+    ignored_fields: list[str] = field(default_factory=list)
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"source_key": self.source_key, "domain": self.domain,
+                                "outcome": self.outcome,
+                                "golden_id": str(self.golden_id) if self.golden_id else None}
+        for name in ("reasons", "refused", "ignored_fields", "line"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        return data
+
+
+@dataclass
+class IngestResult:
+    batch: IngestBatch
+    outcomes: list[RecordOutcome]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_outcomes(self.outcomes)
+
+
+def count_outcomes(outcomes: Iterable[RecordOutcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    return counts
+
+
+# --- credentials -----------------------------------------------------------------------
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def source_system_rotate_key(*, source: SourceSystem) -> str:
+    """Give the source a new API key; returns it (only its hash is stored)."""
+    raw_key = f"src_{source.code}_{secrets.token_urlsafe(32)}"
+    source.api_key_hash = api_key_hash(raw_key)
+    source.api_key_prefix = raw_key[: len(source.code) + 8]
+    source.save(update_fields=["api_key_hash", "api_key_prefix"])
+    return raw_key
+
+
+# --- batches ---------------------------------------------------------------------------
+
+def ingest_batch_start(*, source: SourceSystem, channel: str, origin: str = "",
+                       actor: Any = None) -> IngestBatch:
+    """Open a batch that one or more ingest calls (e.g. a file's chunks) report into."""
+    return IngestBatch.objects.create(
+        source=source, channel=channel, origin=origin[:500], request_id=current_request_id(),
+        user=actor if getattr(actor, "is_authenticated", False) else None)
+
+
+def ingest_batch_finish(*, batch: IngestBatch, counts: dict[str, int]) -> IngestBatch:
+    batch.counts = counts
+    batch.finished_at = timezone.now()
+    batch.save(update_fields=["counts", "finished_at"])
+    return batch
+
+
+def records_reject(*, source: SourceSystem | None, batch: IngestBatch | None,
+                   rejected: Iterable[tuple[str, str, int | None, str, list[dict]]]) -> int:
+    """Keep input that cannot become a source record: (domain, key, line, raw, reasons)."""
+    rows = [RejectedRecord(batch=batch, source=source, domain=domain, source_key=key[:200],
+                           line=line, raw=raw, reasons=reasons)
+            for domain, key, line, raw, reasons in rejected]
+    RejectedRecord.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+# --- ingestion -------------------------------------------------------------------------
+
+def source_records_ingest(*, source: SourceSystem, records: Sequence[IncomingRecord],
+                          channel: str = IngestBatch.Channel.API, origin: str = "",
+                          batch: IngestBatch | None = None, actor: Any = None,
+                          reprocess: bool = False) -> IngestResult:
+    """Land, map, validate, match and survive a batch of one source's records.
+
+    Re-sending identical records changes nothing (``unchanged``). A record older than the
+    stored version is kept as rejected (``stale``). A record failing mapping or validation
+    is kept quarantined with every reason. ``reprocess`` re-runs stored records even if
+    their content did not change.
+    """
+    unknown = sorted({r.domain for r in records} - set(DOMAINS))
+    if unknown:
+        raise ValidationFailed(f"unknown domain {unknown[0]!r}",
+                               fields={"domain": [f"must be one of {sorted(DOMAINS)}"]})
+    finish = batch is None
+    batch = batch or ingest_batch_start(source=source, channel=channel, origin=origin,
+                                        actor=actor)
+    outcomes: dict[int, RecordOutcome] = {}
+    for domain in DOMAIN_ORDER:
+        items = [(i, r) for i, r in enumerate(records) if r.domain == domain]
+        if items:
+            with transaction.atomic():
+                outcomes.update(_DomainIngest(source, domain, batch, actor, reprocess).run(items))
+    result = IngestResult(batch=batch, outcomes=[outcomes[i] for i in range(len(records))])
+    if finish:
+        ingest_batch_finish(batch=batch, counts=result.counts)
+    return result
+
+
+class _DomainIngest:
+    """One domain's share of a batch, processed set-wise inside one transaction."""
+
+    def __init__(self, source: SourceSystem, domain: str, batch: IngestBatch, actor: Any,
+                 reprocess: bool) -> None:
+        self.source, self.domain, self.batch, self.actor = source, domain, batch, actor
+        self.reprocess = reprocess
+        self.config = MappingConfig.load(source, domain)
+        self.now = timezone.now()
+        self.skip_fields = frozenset(
+            f for f in (source.record_key_fields.get(domain), source.updated_at_fields.get(domain))
+            if f)
+
+    def run(self, items: list[tuple[int, IncomingRecord]]) -> dict[int, RecordOutcome]:
+        _lock_domain(self.domain)
+        existing = {r.source_key: r for r in SourceRecord.objects.select_for_update().filter(
+            source=self.source, domain=self.domain,
+            source_key__in=[str(r.source_key) for _, r in items])}
+        outcomes: dict[int, RecordOutcome] = {}
+        latest = self._latest_per_key(items, outcomes)
+        mapped = {i: self._map(r, existing.get(r.source_key), outcomes) for i, r in latest}
+        work = {i: m for i, m in mapped.items() if m is not None}
+        rules = RuleSet.load(self.source, self.domain,
+                             [m[1].attributes for m in work.values() if m[1] is not None])
+        changed = self._apply(latest, work, existing, rules, outcomes)
+        self._write(changed, existing, outcomes, latest)
+        return outcomes
+
+    # -- steps ---------------------------------------------------------------------
+
+    def _latest_per_key(self, items: list[tuple[int, IncomingRecord]],
+                        outcomes: dict[int, RecordOutcome]) -> list[tuple[int, IncomingRecord]]:
+        """Keep the last record per key; earlier ones in the same batch are superseded."""
+        last: dict[str, int] = {}
+        for position, (index, record) in enumerate(items):
+            record.source_key = str(record.source_key).strip()
+            last[record.source_key] = position
+        kept, superseded = [], []
+        for position, (index, record) in enumerate(items):
+            if last[record.source_key] == position:
+                kept.append((index, record))
+            else:
+                superseded.append((index, record))
+        for index, record in superseded:
+            outcomes[index] = RecordOutcome(
+                record.source_key, self.domain, STALE, line=record.line,
+                reasons=[reason("source_key", "superseded by a later record with the same key "
+                                "in this batch")])
+        self._reject([(r, outcomes[i].reasons) for i, r in superseded])
+        return kept
+
+    def _map(self, record: IncomingRecord, current: SourceRecord | None,
+             outcomes: dict[int, RecordOutcome]) -> tuple | None:
+        """Hash, stale check, mapping. None when the record needs no further work."""
+        content_hash = _content_hash(record)
+        if current and current.content_hash == content_hash and not self.reprocess:
+            return ("unchanged", None, content_hash, None, [])
+        updated_at, problems = self._business_time(record)
+        if current and current.source_updated_at and updated_at and \
+                updated_at < current.source_updated_at and not self.reprocess:
+            return ("stale", None, content_hash, updated_at, [reason(
+                "source_updated_at", f"older than the stored version "
+                f"({current.source_updated_at.isoformat()}); not applied")])
+        if record.deleted:
+            return ("deleted", None, content_hash, updated_at, problems)
+        return ("map", map_record(self.config, record.fields, self.skip_fields), content_hash,
+                updated_at, problems)
+
+    def _business_time(self, record: IncomingRecord) -> tuple[datetime | None, list[dict]]:
+        raw = record.source_updated_at
+        if is_empty(raw):
+            return None, []
+        if isinstance(raw, datetime):
+            return raw, []
+        try:
+            return datetime.fromisoformat(standardise("datetime", raw, {})), []
+        except (StandardisationError, ValueError) as exc:
+            return None, [reason("source_updated_at", str(exc), value=raw)]
+
+    def _apply(self, latest: list[tuple[int, IncomingRecord]], work: dict[int, tuple],
+               existing: dict[str, SourceRecord], rules: RuleSet,
+               outcomes: dict[int, RecordOutcome]) -> dict[int, SourceRecord]:
+        """Decide each record's new state in memory; return the records to write."""
+        changed: dict[int, SourceRecord] = {}
+        stale: list[tuple[IncomingRecord, list[dict]]] = []
+        for index, record in latest:
+            kind, mapped, content_hash, updated_at, problems = work[index]
+            current = existing.get(record.source_key)
+            outcome = RecordOutcome(record.source_key, self.domain, kind, line=record.line)
+            outcomes[index] = outcome
+            if kind == UNCHANGED:
+                outcome.golden_id = current.golden_id
+                outcome.reasons = list(current.quarantine_reasons)
+                continue
+            if kind == STALE:
+                outcome.golden_id, outcome.reasons = current.golden_id, problems
+                stale.append((record, problems))
+                continue
+            target = current or SourceRecord(source=self.source, domain=self.domain,
+                                             source_key=record.source_key)
+            target.raw_payload = _raw_text(record.fields)
+            target.content_hash = content_hash
+            target.received_at = self.now
+            target.batch = self.batch
+            target.base_version = record.base_version
+            target.source_updated_at = updated_at or (current.source_updated_at if current
+                                                      else None)
+            changed[index] = target
+            if kind == DELETED:
+                target.status = SourceRecord.Status.DELETED
+                continue
+            reasons = problems + mapped.reasons + rules.check(mapped.attributes)
+            outcome.refused, outcome.ignored_fields = mapped.refused, mapped.ignored_fields
+            target.refused_values = mapped.refused
+            if reasons:
+                target.status = SourceRecord.Status.QUARANTINED
+                target.quarantine_reasons = reasons
+                outcome.outcome, outcome.reasons = QUARANTINED, reasons
+            else:
+                target.status = SourceRecord.Status.ACTIVE
+                target.quarantine_reasons = []
+                target.attributes = mapped.attributes
+                outcome.outcome = UPDATED if current else CREATED
+        self._reject(stale)
+        return changed
+
+    def _write(self, changed: dict[int, SourceRecord], existing: dict[str, SourceRecord],
+               outcomes: dict[int, RecordOutcome], latest: list) -> None:
+        """Link, store with history, index, survive: the set-wise writes of the batch."""
+        previous_golden = {i: r.golden_id for i, r in changed.items()}
+        active = {i: r for i, r in changed.items() if r.status == SourceRecord.Status.ACTIVE}
+        assigned = records_match(domain=self.domain, records=[
+            (i, r.attributes, r.golden_id) for i, r in active.items()])
+        for i, record in active.items():
+            record.golden_id = assigned[i]
+        new = [r for r in changed.values() if r.pk is None]
+        old = [r for r in changed.values() if r.pk is not None]
+        history = {"default_user": self.actor if getattr(self.actor, "pk", None) else None,
+                   "custom_historical_attrs": bulk_history_attrs(),
+                   "default_change_reason": f"{self.batch.channel} batch {self.batch.pk}"}
+        if new:
+            bulk_create_with_history(new, SourceRecord, batch_size=500, **history)
+        if old:
+            bulk_update_with_history(old, SourceRecord, _RECORD_FIELDS, batch_size=500, **history)
+        match_keys_index(domain=self.domain, entries=[
+            (r.pk, r.golden_id, r.attributes if r.status == SourceRecord.Status.ACTIVE else None)
+            for r in changed.values() if r.status != SourceRecord.Status.QUARANTINED])
+        affected = {r.golden_id for r in changed.values() if r.golden_id}
+        affected |= {g for g in previous_golden.values() if g}
+        if affected:
+            golden_records_survive(domain=self.domain, golden_ids=affected,
+                                   origin_source=self.source.code, actor=history["default_user"])
+        for i, record in changed.items():
+            outcomes[i].golden_id = record.golden_id
+
+    def _reject(self, records: list[tuple[IncomingRecord, list[dict]]]) -> None:
+        records_reject(source=self.source, batch=self.batch, rejected=[
+            (self.domain, r.source_key, r.line, _raw_text(r.fields), reasons)
+            for r, reasons in records])
+
+
+_RECORD_FIELDS = ["golden_id", "raw_payload", "attributes", "source_updated_at", "received_at",
+                  "content_hash", "status", "quarantine_reasons", "refused_values",
+                  "base_version", "batch"]
+
+
+def _lock_domain(domain: str) -> None:
+    """Serialise ingestion per domain on PostgreSQL, so concurrent batches cannot both
+    create a golden record for the same identifier. (SQLite serialises writes anyway.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_IDS[domain]])
+
+
+_LOCK_IDS = {"customer": 7_301, "product": 7_302, "contract": 7_303}
+
+
+def _raw_text(value: Any) -> str:
+    """JSON text of a record's fields as received: key order kept, and numbers parsed as
+    ``Decimal`` written back with their original digits (1250000.00 stays 1250000.00)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {_raw_text(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_raw_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _content_hash(record: IncomingRecord) -> str:
+    payload = json.dumps([record.fields, str(record.source_updated_at), record.deleted],
+                         ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --- feeds (files and pull connectors) ----------------------------------------------
+
+@dataclass
+class FeedSummary:
+    """The result of ingesting a feed: counts and every problem, by line."""
+
+    batch: IngestBatch
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, outcome: str, problem: dict[str, Any] | None = None) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        if problem:
+            self.problems.append(problem)
+
+
+def source_feed_ingest(*, source: SourceSystem, domain: str, rows: Iterable[FeedRow],
+                       channel: str, origin: str = "", actor: Any = None, chunk_size: int = 500,
+                       on_progress: Callable[[int], None] | None = None) -> FeedSummary:
+    """Ingest a stream of feed rows (CSV/JSONL lines, pulled records) in chunks.
+
+    Unparseable rows and rows without a key are kept as rejected with their line number;
+    the good rows go through ``source_records_ingest`` in chunks of ``chunk_size``.
+    """
+    if domain not in DOMAINS:
+        raise ValidationFailed(f"unknown domain {domain!r}",
+                               fields={"domain": [f"must be one of {sorted(DOMAINS)}"]})
+    key_field = source.record_key_fields.get(domain) or "source_key"
+    updated_field = source.updated_at_fields.get(domain) or "source_updated_at"
+    batch = ingest_batch_start(source=source, channel=channel, origin=origin, actor=actor)
+    summary = FeedSummary(batch=batch)
+    chunk: list[IncomingRecord] = []
+    for row in rows:
+        record, problem = _incoming_from_row(row, domain, key_field, updated_field)
+        if record is None:
+            records_reject(source=source, batch=batch, rejected=[
+                (domain, "", row.line, row.raw, [reason("", problem)])])
+            summary.add("rejected", {"line": row.line, "message": problem})
+        else:
+            chunk.append(record)
+        if len(chunk) >= chunk_size:
+            _ingest_chunk(source, chunk, batch, actor, summary, on_progress)
+            chunk = []
+        elif record is None and on_progress:
+            on_progress(1)
+    if chunk:
+        _ingest_chunk(source, chunk, batch, actor, summary, on_progress)
+    ingest_batch_finish(batch=batch, counts=summary.counts)
+    return summary
+
+
+def _incoming_from_row(row: FeedRow, domain: str, key_field: str,
+                       updated_field: str) -> tuple[IncomingRecord | None, str]:
+    if row.error or row.data is None:
+        return None, row.error or "unreadable line"
+    key = row.data.get(key_field)
+    if is_empty(key):
+        return None, f"line {row.line}: no record key in field '{key_field}'"
+    deleted = str(row.data.get("_deleted", "")).strip().lower() in {"1", "true", "yes"}
+    return IncomingRecord(source_key=str(key).strip(), domain=domain, fields=row.data,
+                          source_updated_at=row.data.get(updated_field), deleted=deleted,
+                          line=row.line), ""
+
+
+def _ingest_chunk(source: SourceSystem, chunk: list[IncomingRecord], batch: IngestBatch,
+                  actor: Any, summary: FeedSummary,
+                  on_progress: Callable[[int], None] | None) -> None:
+    result = source_records_ingest(source=source, records=chunk, batch=batch, actor=actor)
+    for outcome in result.outcomes:
+        problem = None
+        if outcome.reasons and outcome.outcome in (QUARANTINED, STALE):
+            messages = "; ".join(f"{r.get('field') or r['attribute']}: {r['message']}"
+                                 for r in outcome.reasons)
+            problem = {"line": outcome.line, "source_key": outcome.source_key,
+                       "outcome": outcome.outcome, "message": messages}
+        summary.add(outcome.outcome, problem)
+    if on_progress:
+        on_progress(len(chunk))
+
+
+# --- re-processing ---------------------------------------------------------------------
+
+def source_records_reprocess(*, record_ids: Iterable[int], actor: Any = None) -> list[IngestResult]:
+    """Run stored records (usually quarantined ones) through mapping and validation again,
+    after the mapping or a rule was fixed. Returns one result per source system."""
+    records = SourceRecord.objects.filter(pk__in=list(record_ids)).select_related("source")
+    by_source: dict[SourceSystem, list[IncomingRecord]] = {}
+    for record in records:
+        updated_field = record.source.updated_at_fields.get(record.domain) or ""
+        fields = json.loads(record.raw_payload, parse_float=Decimal)
+        by_source.setdefault(record.source, []).append(IncomingRecord(
+            source_key=record.source_key, domain=record.domain, fields=fields,
+            source_updated_at=record.source_updated_at or fields.get(updated_field),
+            deleted=record.status == SourceRecord.Status.DELETED,
+            base_version=record.base_version))
+    return [source_records_ingest(source=source, records=items, actor=actor, reprocess=True,
+                                  channel=IngestBatch.Channel.REPROCESS)
+            for source, items in by_source.items()]
+
+
+# --- pull connectors -------------------------------------------------------------------
+
+class ConnectorFailed(MDMError):
+    status = 502
+    code = "connector_failed"
+
+
+def source_pull(*, source: SourceSystem, from_start: bool = False) -> FeedSummary:
+    """Pull what changed since the stored cursor through the source's connector.
+
+    The cursor moves only after every pulled row was ingested, so a failed pull is simply
+    repeated next time (re-sent records come back ``unchanged``).
+    """
+    if not source.connector or not source.connector_domain:
+        raise ValidationFailed(f"source {source.code} has no pull connector and domain set",
+                               fields={"connector": ["required for pulling"]})
+    try:
+        connector = get_connector(source.connector, source.connector_config)
+        fetched = connector.fetch_changes(None if from_start else (source.pull_cursor or None))
+        summary = source_feed_ingest(source=source, domain=source.connector_domain,
+                                     rows=fetched.rows, channel=IngestBatch.Channel.PULL,
+                                     origin=fetched.origin)
+    except ConnectorError as exc:
+        source.last_pull_error = str(exc)[:2000]
+        source.save(update_fields=["last_pull_error"])
+        raise ConnectorFailed(f"pull from {source.code} failed: {exc}") from exc
+    source.pull_cursor = fetched.cursor or source.pull_cursor
+    source.last_pulled_at = timezone.now()
+    source.last_pull_error = ""
+    source.save(update_fields=["pull_cursor", "last_pulled_at", "last_pull_error"])
+    return summary
