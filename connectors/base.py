@@ -23,7 +23,8 @@ class FeedRow:
     ``data`` is the parsed record (field name -> value), or None when the line could not be
     parsed; ``error`` then says why, starting with ``"line N: "``. ``line`` is 1-based:
     for files the physical line where the record starts (a CSV header is line 1), for API
-    pulls the record's position within the fetch. ``raw`` is the input text of the record.
+    pulls the record's position within the fetch; 0 marks an error about a whole file.
+    ``raw`` is the input text of the record.
     """
 
     line: int

@@ -67,6 +67,8 @@ class FileDropConnector(SourceConnector):
             raise ConnectorError("file_drop: 'directory' is required")
         self.directory = Path(directory)
         self.pattern: str = self.config.get("pattern") or "*"
+        if not isinstance(self.pattern, str):
+            raise ConnectorError("file_drop: 'pattern' must be a glob string such as '*.csv'")
         self.format: str | None = _check_format(self.config.get("format"))
         self.encoding: str | None = _check_encoding(self.config.get("encoding"))
 

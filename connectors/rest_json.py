@@ -179,16 +179,16 @@ class RestJsonConnector(SourceConnector):
             ) from exc
 
     def _records(self, url: str, body: Any) -> list[Any]:
-        where = self.records_path or "the top level"
+        where = repr(self.records_path) if self.records_path else "the top level"
         try:
             records = _resolve(body, self.records_path)
         except _PathError as exc:
             raise ConnectorError(
-                f"GET {redact_url(url)}: expected a list of records at {where!r}, but {exc}"
+                f"GET {redact_url(url)}: expected a list of records at {where}, but {exc}"
             ) from None
         if not isinstance(records, list):
             raise ConnectorError(
-                f"GET {redact_url(url)}: expected a list of records at {where!r}, "
+                f"GET {redact_url(url)}: expected a list of records at {where}, "
                 f"got {json_type_name(records)}"
             )
         return records

@@ -269,7 +269,9 @@ def test_rest_invalid_json_is_reported(crm):
 
 
 def test_rest_wrong_shape_says_what_was_expected_where(crm):
-    with pytest.raises(ConnectorError, match=r"expected a list of records at 'data\.items'.*object"):
+    with pytest.raises(
+        ConnectorError, match=r"expected a list of records at 'data\.items'.*object"
+    ):
         rest(crm, "/api/wrongshape", records_path="data.items").fetch_changes(None)
     with pytest.raises(ConnectorError, match="no 'results'"):
         rest(crm, "/api/wrongshape", records_path="results").fetch_changes(None)

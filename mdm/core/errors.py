@@ -79,6 +79,8 @@ def flatten_field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
             name = str(key) if not prefix else f"{prefix}.{key}"
             if isinstance(key, int):
                 name = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:
+                name = prefix
             flat.update(flatten_field_errors(value, name))
     elif isinstance(detail, list) and detail and all(isinstance(d, (dict, list)) for d in detail):
         for index, value in enumerate(detail):

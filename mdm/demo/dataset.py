@@ -17,22 +17,24 @@ set iteration, no clock). Everything is relative to the fixed reference date 202
 
 Scenario records (fixed keys and values, identical for every seed):
 
-* ``crm/C900001`` 张伟, mobile "138-0013-8000", resident ID A (110105198503021237, born
+* ``crm/C900001`` 张伟, mobile "138-0013-8000", resident ID A (110105198503021233, born
   1985-03-02), 北京  <->  ``erp/E-900001`` "Zhang Wei", mobile "+86 138 0013 8000", same
   ID A. The same person (entity ``cust-90001``).
 * ``crm/C900002`` a different 张伟, also 北京, resident ID B (110108199007153572), mobile
   "139 1088 6621" (entity ``cust-90002``); the shop knows him as ``shop/U900002``
   (phone "+86-139-1088-6621", no ID).
-* ``crm/C900010`` 北京星辰科技有限公司, credit code X (91110105660905374T)  <->
+* ``crm/C900010`` 北京星辰科技有限公司, credit code X (91110105660905374C)  <->
   ``erp/E-900010`` 星辰科技（北京）有限责任公司 with the same credit code X (entity
   ``cust-90010``).
 * ``crm/C900011`` 北京星辰科技有限公司上海分公司, the Shanghai branch: different credit code
-  Y (91310115781520466Y), city 上海 (entity ``cust-90011``, not the same as C900010).
+  Y (91310115781520462E), city 上海 (entity ``cust-90011``, not the same as C900010).
 * Contract ``HT-2026-900001`` for the company: in CRM (客户编号 C900010, 合同金额
-  "1,000,000.00", 更新时间 2026-03-18 16:05:00) and in ERP (cust_no E-900001's sibling
-  E-900010, amount 1250000.00, updated_at 2026-09-30T10:12:45+08:00 - later than CRM's).
+  "1,000,000.00" = SKU-00001 x 500 at 2000.00, 更新时间 2026-03-18 16:05:00) and in ERP
+  (cust_no E-900010, amount 1250000.00 after an amendment to 625 units, updated_at
+  2026-09-30T10:12:45+08:00 - later than CRM's). Random contracts never use the scenario
+  customers.
 * Product ``SKU-90001`` (星辰 智能保温杯) in ERP and shop with the same GTIN
-  6901234590015 and in no contract.
+  6901234590012 and in no contract.
 
 Deliberately bad values (so quarantine is demonstrated; listed in
 ``DemoDataset.bad_values``, about 1% of customer records, nowhere else):
@@ -40,7 +42,7 @@ Deliberately bad values (so quarantine is demonstrated; listed in
 * ``crm/C900003`` - 张伟 (C900001) entered a second time with the truncated mobile
   "138-0013-800".
 * ``crm/C900004`` - the second 张伟 (C900002) entered again with resident ID B carrying a
-  wrong check digit (110108199007153570).
+  wrong check digit (110108199007153575).
 * ``crm/C900012`` - 北京星辰科技有限公司 entered again with 状态 "9" (no value map).
 * Seed-dependent extras of the same kinds on ordinary customer records: a resident ID
   (CRM 证件号码 / ERP id_no) or credit code (统一社会信用代码 / uscc) with a wrong check
@@ -51,7 +53,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from pypinyin import lazy_pinyin
 from stdnum import ean as _ean
@@ -619,6 +621,7 @@ class _Contract:
     status: str
     in_crm: bool
     in_erp: bool
+    erp_lines: list[tuple[str, int, int]] | None = None  # when ERP holds an amendment
 
 
 @dataclass
@@ -666,7 +669,7 @@ def _uscc_with_check(body17: str) -> str:
 def _org_code(body8: str) -> str:
     """The 9-character organisation code (GB 11714) for an 8-digit body."""
     weights = (3, 7, 9, 10, 5, 8, 4, 2)
-    check = 11 - sum(int(c) * w for c, w in zip(body8, weights)) % 11
+    check = 11 - sum(int(c) * w for c, w in zip(body8, weights, strict=True)) % 11
     return body8 + {10: "X", 11: "0"}.get(check, str(check))
 
 
@@ -705,7 +708,8 @@ def _unique_email(reg: _Registry, local: str, domain: str, rng: random.Random) -
     return email
 
 
-def _person_email(rng: random.Random, reg: _Registry, py_full: str, birth: date | None) -> str:
+def _person_email(rng: random.Random, reg: _Registry, sur: str, given: str,
+                  birth: date | None) -> str:
     domain = _weighted(rng, _MAIL_DOMAINS, _MAIL_DOMAIN_WEIGHTS)
     if domain == "qq.com":
         local = str(rng.randint(10**5, 3 * 10**9))
@@ -714,7 +718,8 @@ def _person_email(rng: random.Random, reg: _Registry, py_full: str, birth: date 
             ["", str(rng.randint(1, 99)), f"{birth.year % 100:02d}" if birth else "",
              f"{birth.month:02d}{birth.day:02d}" if birth else "", "_" + str(rng.randint(1, 9))]
         )
-        local = rng.choice([py_full, py_full, py_full[:1] + py_full[1:]]) + suffix
+        local = _weighted(rng, (sur + given, f"{sur}.{given}", given[:1] + sur, given + sur),
+                          (50, 15, 15, 20)) + suffix
     return _unique_email(reg, local.lower(), domain, rng)
 
 
@@ -767,11 +772,11 @@ def _make_person(rng: random.Random, reg: _Registry, entity: str) -> _Party:
     p.mobile = _new_mobile(rng, reg)
     if rng.random() < 0.2:
         p.landline = _new_landline(rng, reg, city)
-    py_full = (surname[1] + p.given_py).lower()
+    sur, giv = surname[1].lower(), p.given_py.lower()
     if rng.random() < 0.92:
-        p.emails.append(_person_email(rng, reg, py_full, birth))
+        p.emails.append(_person_email(rng, reg, sur, giv, birth))
         if rng.random() < 0.12:
-            p.emails.append(_person_email(rng, reg, py_full, birth))
+            p.emails.append(_person_email(rng, reg, sur, giv, birth))
     p.status = _weighted(rng, ("active", "inactive", "suspended"), (85, 10, 5))
     p.segment = _weighted(rng, ("standard", "vip"), (82, 18))
     return p
@@ -786,7 +791,7 @@ def _make_org(rng: random.Random, reg: _Registry, entity: str, orgs: list[_Party
         brand, industry, form = parent.brand, parent.industry, parent.legal_form
     else:
         parent = None
-        for attempt in range(60):
+        for _ in range(60):
             city = _weighted(rng, _CITIES, _CITY_WEIGHTS)
             brand = rng.choice(_BRANDS)
             industry = rng.choice(_INDUSTRIES)
@@ -1082,7 +1087,7 @@ def _shop_product(rng: random.Random, pr: _Product, updated: datetime) -> dict:
         "category": pr.shop_category,
         "price": "¥" + _money(price),
         "status": "on_sale" if on_sale else "off_shelf",
-        "updated": updated.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "updated": updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 
@@ -1122,7 +1127,7 @@ def _erp_contract(rng: random.Random, c: _Contract, updated: datetime) -> dict:
         "signed": c.signed.isoformat() if c.signed else None,
         "status": _ERP_CONTRACT_STATUS[status],
         "lines": [{"sku": sku, "quantity": qty, "unit_price": price / 100}
-                  for sku, qty, price in c.lines],
+                  for sku, qty, price in (c.erp_lines or c.lines)],
         "updated_at": _erp_time(updated),
     }
 
@@ -1145,6 +1150,10 @@ _RESERVED_KEYS = {
 
 def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=CST)
+
+
+def _from_millis(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis // 1000, CST) + timedelta(milliseconds=millis % 1000)
 
 
 def _scenario(reg: _Registry) -> tuple[list[_Party], list[_Raw], list[BadValue]]:
@@ -1195,7 +1204,7 @@ def _scenario(reg: _Registry) -> tuple[list[_Party], list[_Raw], list[BadValue]]
             reg.org_names.add(p.name_zh)
     reg.domains.add("xingchen-tech.com.cn")
 
-    def crm(p: _Party, key: str, updated: str, **overrides: str) -> _Raw:
+    def crm(p: _Party, key: str, updated: str, overrides: dict[str, str]) -> _Raw:
         fields = {
             "客户编号": key, "客户类型": "个人" if p.is_person else "企业",
             "客户名称": p.name_zh, "英文名": "", "证件号码": p.national_id,
@@ -1208,16 +1217,19 @@ def _scenario(reg: _Registry) -> tuple[list[_Party], list[_Raw], list[BadValue]]
         return _Raw("crm", "customer", key, fields, _dt(updated), p.entity, scenario=True)
 
     raws = [
-        crm(a, "C900001", "2026-05-12 09:31:07", 手机="138-0013-8000", 出生日期="1985年3月2日"),
-        crm(a, "C900003", "2026-08-03 15:02:44", 手机="138-0013-800", 邮箱="",
-            出生日期="1985/03/02"),
-        crm(b, "C900002", "2025-11-20 11:45:00", 手机="139 1088 6621", 出生日期="1990-07-15"),
-        crm(b, "C900004", "2026-02-14 10:20:18", 手机="13910886621",
-            证件号码=_wrong_check(_SCENARIO_ID_B, "0123456789X"), 邮箱=""),
-        crm(x, "C900010", "2026-03-01 08:55:30", 手机="136-0101-6688",
-            英文名="Xingchen Technology (Beijing) Co., Ltd."),
-        crm(x, "C900012", "2026-06-30 17:40:02", 状态="9", 邮箱="", 客户等级="普通"),
-        crm(y, "C900011", "2026-04-08 13:12:55"),
+        crm(a, "C900001", "2026-05-12 09:31:07",
+            {"手机": "138-0013-8000", "出生日期": "1985年3月2日"}),
+        crm(a, "C900003", "2026-08-03 15:02:44",
+            {"手机": "138-0013-800", "邮箱": "", "出生日期": "1985/03/02"}),
+        crm(b, "C900002", "2025-11-20 11:45:00",
+            {"手机": "139 1088 6621", "出生日期": "1990-07-15"}),
+        crm(b, "C900004", "2026-02-14 10:20:18",
+            {"手机": "13910886621", "证件号码": _wrong_check(_SCENARIO_ID_B, "0123456789X"),
+             "邮箱": ""}),
+        crm(x, "C900010", "2026-03-01 08:55:30",
+            {"手机": "136-0101-6688", "英文名": "Xingchen Technology (Beijing) Co., Ltd."}),
+        crm(x, "C900012", "2026-06-30 17:40:02", {"状态": "9", "邮箱": "", "客户等级": "普通"}),
+        crm(y, "C900011", "2026-04-08 13:12:55", {}),
         _Raw("erp", "customer", "E-900001", {
             "cust_no": "E-900001", "cust_type": "P", "name_en": "Zhang Wei", "name_cn": None,
             "id_no": _SCENARIO_ID_A, "uscc": None, "mobile": "+86 138 0013 8000",
@@ -1239,7 +1251,8 @@ def _scenario(reg: _Registry) -> tuple[list[_Party], list[_Raw], list[BadValue]]
             "user_id": "U900002", "real_name": "张伟", "email": "457812930@qq.com",
             "phone": "+86-139-1088-6621", "city": "北京", "status": "enabled",
             "updated": int(_dt("2026-10-02T21:17:33").timestamp() * 1000) + 512,
-        }, _dt("2026-10-02T21:17:33"), b.entity, scenario=True),
+        }, _from_millis(int(_dt("2026-10-02T21:17:33").timestamp() * 1000) + 512), b.entity,
+            scenario=True),
     ]
     bad = [
         BadValue("crm", "customer", "C900003", "手机", "phone_truncated"),
@@ -1329,14 +1342,23 @@ def build_demo_dataset(
     for p in shop_parties:
         key = next(keys)
         fields = _shop_customer(rng, p, key, updated())
-        when = datetime.fromtimestamp(fields["updated"] / 1000, CST)
-        raws.append(_Raw("shop", "customer", key, fields, when, p.entity))
+        raws.append(_Raw("shop", "customer", key, fields, _from_millis(fields["updated"]),
+                         p.entity))
 
     bad.extend(_plant_bad_values(rng, raws, len(bad)))
 
     # ---- products
     product_list = _make_products(rng, reg, products)
     for pr in product_list:
+        if pr.sku == "SKU-90001":  # scenario: rendered the same way for every seed
+            when = _dt("2026-06-01T10:00:00")
+            shop_fields = _shop_product(random.Random(90001), pr, _dt("2026-06-02T12:30:00"))
+            shop_fields.update(gtin=pr.gtin, status="on_sale")
+            raws.append(_Raw("erp", "product", pr.sku, _erp_product(rng, pr, when), when,
+                             pr.entity, scenario=True))
+            raws.append(_Raw("shop", "product", pr.sku, shop_fields,
+                             _dt("2026-06-02T12:30:00"), pr.entity, scenario=True))
+            continue
         when = updated()
         raws.append(_Raw("erp", "product", pr.sku, _erp_product(rng, pr, when), when,
                          pr.entity))
@@ -1346,24 +1368,35 @@ def build_demo_dataset(
                              pr.entity))
 
     # ---- contracts
-    all_parties = parties + generated
-    for c in _make_contracts(rng, contracts, all_parties, product_list):
-        base = datetime.combine(c.signed or c.start - timedelta(days=20), datetime.min.time(),
-                                CST) + timedelta(hours=9)
-        top = max(_UPDATED_TO, base + timedelta(days=1))
-        crm_when = _rand_dt(rng, base, min(top, base + timedelta(days=400)))
+    for c in _make_contracts(rng, contracts, parties, generated, product_list):
+        if c.status == "expired":  # status set when the contract ran out
+            changed = c.end + timedelta(days=1)
+        elif c.status == "terminated":
+            changed = c.start + timedelta(days=rng.randint(0, max(0, (
+                min(c.end, REFERENCE_DATE) - c.start).days)))
+        else:
+            changed = c.signed or REFERENCE_DATE - timedelta(days=rng.randint(3, 60))
+        base = min(_UPDATED_TO - timedelta(hours=2),
+                   datetime.combine(changed, datetime.min.time(), CST) + timedelta(hours=9))
+        top = min(_UPDATED_TO, base + timedelta(days=400))
+        crm_when = _rand_dt(rng, base, top)
         if c.entity == "contract-90001":
             crm_when, erp_when = _dt("2026-03-18T16:05:00"), _dt("2026-09-30T10:12:45")
-        elif c.erp_amount_cents != c.amount_cents:
-            erp_when = _rand_dt(rng, crm_when + timedelta(hours=1), top + timedelta(days=1))
+        elif c.erp_amount_cents != c.amount_cents:  # ERP holds a later amendment
+            erp_when = _rand_dt(rng, crm_when + timedelta(hours=1), _UPDATED_TO)
         else:
-            erp_when = _rand_dt(rng, base, min(top, base + timedelta(days=400)))
+            erp_when = _rand_dt(rng, base, top)
+        scenario = c.entity == "contract-90001"
+        render_rng = random.Random(90001) if scenario else rng
         if c.in_crm:
-            raws.append(_Raw("crm", "contract", c.number, _crm_contract(rng, c, crm_when),
-                             crm_when, c.entity))
+            fields = _crm_contract(render_rng, c, crm_when)
+            if scenario:
+                fields.update({"合同金额": "1,000,000.00", "币种": "人民币"})
+            raws.append(_Raw("crm", "contract", c.number, fields, crm_when, c.entity,
+                             scenario=scenario))
         if c.in_erp:
-            raws.append(_Raw("erp", "contract", c.number, _erp_contract(rng, c, erp_when),
-                             erp_when, c.entity))
+            raws.append(_Raw("erp", "contract", c.number, _erp_contract(render_rng, c, erp_when),
+                             erp_when, c.entity, scenario=scenario))
 
     return _finish(raws, bad)
 
@@ -1439,20 +1472,24 @@ def _add_months(d: date, months: int) -> date:
     return date(d.year + y, m + 1, min(d.day, 28))
 
 
-def _make_contracts(rng: random.Random, count: int, parties: list[_Party],
-                    product_list: list[_Product]) -> list[_Contract]:
-    star = next(p for p in parties if p.entity == "cust-90010")
+def _make_contracts(rng: random.Random, count: int, scenario: list[_Party],
+                    generated: list[_Party], product_list: list[_Product]) -> list[_Contract]:
+    star = next(p for p in scenario if p.entity == "cust-90010")
     result = [_Contract(
         entity="contract-90001", number="HT-2026-900001", party=star,
         lines=[("SKU-00001", 500, 200000)], amount_cents=100_000_000,
         erp_amount_cents=125_000_000, signed=date(2026, 3, 18), start=date(2026, 4, 1),
         end=date(2027, 3, 31), status="active", in_crm=True, in_erp=True,
+        erp_lines=[("SKU-00001", 625, 200000)],
     )]
-    # ERP amendment: 625 units instead of 500 (see the module docstring)
-    result[0].lines = [("SKU-00001", 500, 200000)]
+
+    def pool(members: list[_Party], crm: bool, erp: bool, org: bool) -> list[_Party]:
+        return [p for p in members if (not crm or p.in_crm) and (not erp or p.in_erp)
+                and (p.kind == "organisation") == org]
+
     pools = {
-        (crm, erp, org): [p for p in parties if (not crm or p.in_crm) and (not erp or p.in_erp)
-                          and (p.kind == "organisation") == org]
+        (crm, erp, org): pool(generated, crm, erp, org) or pool(generated, crm, erp, not org)
+        or pool(scenario, crm, erp, org) or pool(scenario, crm, erp, not org)
         for crm in (True, False) for erp in (True, False) for org in (True, False)
     }
     sellable = [pr for pr in product_list if pr.sku != "SKU-90001"]
@@ -1460,18 +1497,18 @@ def _make_contracts(rng: random.Random, count: int, parties: list[_Party],
     for i in range(1, count):
         in_crm, in_erp = _weighted(rng, ((True, True), (True, False), (False, True)),
                                    (50, 30, 20))
-        want_org = rng.random() < 0.6
-        pool = pools[in_crm, in_erp, want_org] or pools[in_crm, in_erp, not want_org]
-        if not pool:  # tiny populations: fall back to whatever source has customers
-            in_crm, in_erp = True, False
-            pool = pools[True, False, want_org] or pools[True, False, not want_org]
-        party = rng.choice(pool)
+        party = rng.choice(pools[in_crm, in_erp, rng.random() < 0.6])
         lines = []
         for pr in rng.sample(sellable, min(len(sellable), rng.randint(1, 4))):
-            qty = rng.randint(10, 500) if pr.unit == "KG" else rng.choice(
-                (1, 2, 3, 5, 10, 20, 50, 100, 200))
-            discount = rng.choice((100, 100, 95, 90, 85))
-            lines.append((pr.sku, qty, pr.price_cents * discount // 100))
+            if pr.unit == "KG":
+                qty = rng.randint(5, 200) * 10
+            elif pr.price_cents < 10_000:
+                qty = rng.choice((50, 100, 200, 300, 500, 1000, 2000))
+            else:
+                qty = rng.choice((1, 2, 3, 5, 10, 20, 30, 50, 100))
+            price = pr.price_cents * rng.choice((100, 100, 95, 90, 85)) // 100
+            price = price // 10 * 10 if price < 10_000 else price // 100 * 100
+            lines.append((pr.sku, qty, price))
         amount = sum(q * p for _, q, p in lines)
         if rng.random() < 0.25:  # negotiated package price in whole 万
             amount = max(1, round(amount / 1_000_000)) * 1_000_000
@@ -1491,7 +1528,7 @@ def _make_contracts(rng: random.Random, count: int, parties: list[_Party],
             if end < REFERENCE_DATE:
                 status = "expired" if rng.random() < 0.85 else "terminated"
             elif start > REFERENCE_DATE:
-                status = "active" if rng.random() < 0.9 else "draft"
+                status = "active"  # signed, starts soon
             else:
                 status = "active" if rng.random() < 0.92 else "terminated"
         drafts.append(_Contract(
@@ -1499,13 +1536,13 @@ def _make_contracts(rng: random.Random, count: int, parties: list[_Party],
             amount_cents=amount, erp_amount_cents=erp_amount, signed=signed, start=start,
             end=end, status=status, in_crm=in_crm, in_erp=in_erp,
         ))
-    drafts.sort(key=lambda c: (c.signed or c.start, c.entity))
+    drafts.sort(key=lambda c: (c.signed or REFERENCE_DATE, c.entity))
     seq = 100
     for c in drafts:
         seq += rng.randint(1, 4)
         if seq == 900001:
             seq += 1
-        c.number = f"HT-{(c.signed or c.start).year}-{seq:06d}"
+        c.number = f"HT-{(c.signed or REFERENCE_DATE).year}-{seq:06d}"
     return result + drafts
 
 

@@ -34,7 +34,7 @@ def golden_records_list(*, domain: str, search: str = "", status: str = "") -> Q
 
 def golden_record_get(*, domain: str, golden_id: uuid.UUID | str) -> GoldenRecord:
     try:
-        return golden_model(domain).objects.get(pk=golden_id)
+        return golden_model(domain).objects.get(pk=uuid.UUID(str(golden_id)))
     except (golden_model(domain).DoesNotExist, ValueError) as exc:
         raise NotFound(f"No {domain} golden record {golden_id}.") from exc
 

@@ -62,11 +62,15 @@ class IncomingRecordSerializer(serializers.Serializer):
     base_version = serializers.IntegerField(required=False, min_value=1, allow_null=True,
                                             default=None)
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["unknown field"] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["unknown field"] for name in sorted(unknown)})
         if not data["attributes"] and not data["deleted"]:
             raise serializers.ValidationError({"attributes": ["must not be empty"]})
         return data
