@@ -31,8 +31,8 @@ Scenario records (fixed keys and values, identical for every seed):
 * Contract ``HT-2026-900001`` for the company: in CRM (客户编号 C900010, 合同金额
   "1,000,000.00" = SKU-00001 x 500 at 2000.00, 更新时间 2026-03-18 16:05:00) and in ERP
   (cust_no E-900010, amount 1250000.00 after an amendment to 625 units, updated_at
-  2026-09-30T10:12:45+08:00 - later than CRM's). Random contracts never use the scenario
-  customers.
+  2026-09-30T10:12:45+08:00 - later than CRM's). Random contracts only use the scenario
+  customers when a tiny population offers no other customer in the needed sources.
 * Product ``SKU-90001`` (星辰 智能保温杯) in ERP and shop with the same GTIN
   6901234590012 and in no contract.
 

@@ -6,6 +6,19 @@ JSON-serialisable value (``None`` for an empty one) or raises ``StandardisationE
 message a data steward can act on. The matching keys at the end (``person_name_key``,
 ``company_name_key``, ``company_region``) feed record linkage.
 
+Conventions a caller should know:
+
+* phone: E.164; an extension (ext/x/#/转/分机) is accepted but dropped.
+* national_id: a 15-digit first-generation number is upgraded to 18 digits.
+* gtin: UPC-A (12 digits) and GTIN-14 with indicator 0 come back as 13 digits, so every
+  spelling of one product agrees.
+* date/datetime: a bare number is an Excel serial date in ``EXCEL_SERIAL_MIN`` to
+  ``EXCEL_SERIAL_MAX`` (1910-01-01 to 2099-12-31); for datetime, larger numbers are epoch
+  seconds (>= 1e8) or milliseconds (>= 1e11). An 8-digit number is YYYYMMDD.
+* amount: the last of "," and "." is the decimal mark; a lone "," before exactly three
+  digits groups thousands ("1,000"), a lone "." is always decimal ("1.000" is 1.000);
+  option ``decimal_separator`` overrides. "¥" means CNY.
+
 Pure Python: no Django imports, safe to import anywhere.
 """
 
@@ -30,6 +43,9 @@ Options = Mapping[str, Any]
 Standardiser = Callable[[Any, Options], Any]
 
 __all__ = [
+    "EXCEL_SERIAL_MAX",
+    "EXCEL_SERIAL_MIN",
+    "ISO_4217",
     "STANDARDISERS",
     "StandardisationError",
     "amount_currency_hint",
@@ -173,7 +189,7 @@ _PHONE_CHARS = re.compile(r"[\d\s+()\-.]+")
 
 @_optional
 def _std_phone(value: Any, options: Options) -> str:
-    """E.164 phone number; an extension (ext/x/#/转/分机) is validated away and dropped."""
+    """E.164 phone number; an extension (ext/x/#/转/分机) is accepted and dropped."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     raw = _clean(value)
