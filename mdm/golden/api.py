@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -61,7 +62,7 @@ class GoldenRecordListView(DomainMixin, GenericAPIView):
     serializer_class = GoldenRecordSerializer
     filter_backends: list = []
 
-    @extend_schema(parameters=[
+    @extend_schema(operation_id="golden_list", parameters=[
         OpenApiParameter("q", str, description="search names, identifiers, SKU, number"),
         OpenApiParameter("status", str, enum=["active", "merged", "retired"])])
     def get(self, request: Request, domain: str) -> Response:
@@ -74,6 +75,7 @@ class GoldenRecordListView(DomainMixin, GenericAPIView):
 class GoldenRecordDetailView(DomainMixin, GenericAPIView):
     serializer_class = GoldenRecordDetailSerializer
 
+    @extend_schema(operation_id="golden_retrieve")
     def get(self, request: Request, domain: str, golden_id: str) -> Response:
         record = golden_record_get(domain=self.domain, golden_id=golden_id)
         response = Response(self.get_serializer(record).data)
@@ -84,6 +86,7 @@ class GoldenRecordDetailView(DomainMixin, GenericAPIView):
 class GoldenRecordHistoryView(DomainMixin, GenericAPIView):
     serializer_class = serializers.Serializer
 
+    @extend_schema(operation_id="golden_history", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, domain: str, golden_id: str) -> Response:
         record = golden_record_get(domain=self.domain, golden_id=golden_id)
         versions = []

@@ -10,9 +10,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from mdm.core.history import bulk_history_attrs
+from mdm.core.bulk import bulk_save_with_history
 from mdm.golden.models import Customer, GoldenRecord
 from mdm.golden.schema import (
     attribute_columns,
@@ -60,13 +59,11 @@ def golden_records_survive(*, domain: str, golden_ids: Iterable[uuid.UUID],
         (created if action == "created" else updated).append(record)
         events.append(_event(domain, record, action, before, origin_source))
         changes.append(GoldenChange(golden_id, action, record.version))
-    history = {"default_user": actor, "custom_historical_attrs": bulk_history_attrs(),
-               "default_change_reason": f"ingest from {origin_source}" if origin_source else ""}
-    if created:
-        bulk_create_with_history(created, model, batch_size=500, **history)
-    if updated:
-        fields = ["version", "status", "lineage", "updated_at", *attribute_columns(domain).values()]
-        bulk_update_with_history(updated, model, fields, batch_size=500, **history)
+    bulk_save_with_history(
+        model, created=created, updated=updated, user=actor,
+        update_fields=["version", "status", "lineage", "updated_at",
+                       *attribute_columns(domain).values()],
+        reason=f"ingest from {origin_source}" if origin_source else "")
     change_events_emit(events=events)
     return changes
 

@@ -139,6 +139,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"DomainEnum": "mdm.core.domains.DOMAIN_CHOICES"},
 }
 
 # Celery: without a broker URL, tasks run in-process (eagerly) so nothing else is needed.
@@ -154,7 +155,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Every minute, pull from each source whose own pull interval has elapsed.
-    "sync-due-sources": {"task": "mdm.sources.tasks.sync_due_sources", "schedule": 60.0},
+    "sync-due-sources": {"task": "mdm.sources.tasks.sync_due_sources",
+                         "schedule": float(os.environ.get("MDM_PULL_CHECK_SECONDS", "60"))},
 }
 
 # Ingestion limits.

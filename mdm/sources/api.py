@@ -6,7 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 
 from mdm.api.parsers import ExactJSONParser
 from mdm.api.permissions import HasModelPerms, is_source
-from mdm.core.domains import DOMAINS
+from mdm.core.domains import DOMAIN_CHOICES
 from mdm.core.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from mdm.sources.models import SourceRecord, SourceSystem
 from mdm.sources.selectors import quarantined_records
@@ -27,6 +28,7 @@ from mdm.sources.services import (
 )
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TimeField(serializers.Field):
     """A source's own timestamp as sent: ISO text or epoch seconds/milliseconds."""
 
@@ -40,6 +42,7 @@ class TimeField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class SourceKeyField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
         if isinstance(data, bool) or not isinstance(data, (str, int)):
@@ -55,7 +58,7 @@ class SourceKeyField(serializers.Field):
 
 class IncomingRecordSerializer(serializers.Serializer):
     source_key = SourceKeyField()
-    domain = serializers.ChoiceField(choices=sorted(DOMAINS))
+    domain = serializers.ChoiceField(choices=DOMAIN_CHOICES)
     attributes = serializers.DictField(required=False, default=dict)
     source_updated_at = TimeField(required=False, allow_null=True, default=None)
     deleted = serializers.BooleanField(required=False, default=False)
@@ -167,7 +170,7 @@ class QuarantineListView(ListAPIView):
 class ReprocessSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
     source = serializers.SlugField(required=False)
-    domain = serializers.ChoiceField(choices=sorted(DOMAINS), required=False)
+    domain = serializers.ChoiceField(choices=DOMAIN_CHOICES, required=False)
 
 
 class QuarantineReprocessView(APIView):

@@ -20,13 +20,12 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from connectors import ConnectorError, get_connector
 from connectors.base import FeedRow
 from mdm.core.domains import DOMAINS
 from mdm.core.errors import MDMError, ValidationFailed
-from mdm.core.history import bulk_history_attrs
+from mdm.core.bulk import bulk_save_with_history
 from mdm.core.middleware import current_request_id
 from mdm.golden.services import golden_records_survive
 from mdm.matching.services import match_keys_index, records_match
@@ -305,13 +304,10 @@ class _DomainIngest:
             record.golden_id = assigned[i]
         new = [r for r in changed.values() if r.pk is None]
         old = [r for r in changed.values() if r.pk is not None]
-        history = {"default_user": self.actor if getattr(self.actor, "pk", None) else None,
-                   "custom_historical_attrs": bulk_history_attrs(),
-                   "default_change_reason": f"{self.batch.channel} batch {self.batch.pk}"}
-        if new:
-            bulk_create_with_history(new, SourceRecord, batch_size=500, **history)
-        if old:
-            bulk_update_with_history(old, SourceRecord, _RECORD_FIELDS, batch_size=500, **history)
+        user = self.actor if getattr(self.actor, "pk", None) else None
+        bulk_save_with_history(SourceRecord, created=new, updated=old,
+                               update_fields=_RECORD_FIELDS, user=user,
+                               reason=f"{self.batch.channel} batch {self.batch.pk}")
         match_keys_index(domain=self.domain, entries=[
             (r.pk, r.golden_id, r.attributes if r.status == SourceRecord.Status.ACTIVE else None)
             for r in changed.values() if r.status != SourceRecord.Status.QUARANTINED])
@@ -319,7 +315,7 @@ class _DomainIngest:
         affected |= {g for g in previous_golden.values() if g}
         if affected:
             golden_records_survive(domain=self.domain, golden_ids=affected,
-                                   origin_source=self.source.code, actor=history["default_user"])
+                                   origin_source=self.source.code, actor=user)
         for i, record in changed.items():
             outcomes[i].golden_id = record.golden_id
 
