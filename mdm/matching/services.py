@@ -85,8 +85,9 @@ def _indexed_goldens(domain: str,
     rows = MatchKey.objects.filter(domain=domain, value__in={v for _, v in keys}) \
         .values_list("id", "kind", "value", "golden_id")
     for row_id, kind, value, golden_id in rows:
-        if (kind, value) in keys and ((kind, value) not in found or row_id < found[(kind, value)][0]):
-            found[(kind, value)] = (row_id, golden_id)
+        key = (kind, value)
+        if key in keys and (key not in found or row_id < found[key][0]):
+            found[key] = (row_id, golden_id)
     return found
 
 

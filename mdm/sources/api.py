@@ -33,8 +33,8 @@ class TimeField(serializers.Field):
     """A source's own timestamp as sent: ISO text or epoch seconds/milliseconds."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or not isinstance(data, (str, int, float)) and \
-                type(data).__name__ != "Decimal":
+        if isinstance(data, bool) or (not isinstance(data, (str, int, float)) and \
+                type(data).__name__ != "Decimal"):
             raise serializers.ValidationError("must be an ISO 8601 date-time or an epoch number")
         return data
 

@@ -29,7 +29,8 @@ class SourceSystem(models.Model):
     )
     record_key_fields = models.JSONField(
         default=dict, blank=True,
-        help_text='Per domain, the feed field holding the record key, e.g. {"customer": "客户编号"}.',
+        help_text='Per domain, the feed field holding the record key, '
+        'e.g. {"customer": "客户编号"}.',
     )
     updated_at_fields = models.JSONField(
         default=dict, blank=True,

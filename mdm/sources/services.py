@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from connectors import ConnectorError, get_connector
 from connectors.base import FeedRow
+from mdm.core.bulk import bulk_save_with_history
 from mdm.core.domains import DOMAINS
 from mdm.core.errors import MDMError, ValidationFailed
-from mdm.core.bulk import bulk_save_with_history
 from mdm.core.middleware import current_request_id
 from mdm.golden.services import golden_records_survive
 from mdm.matching.services import match_keys_index, records_match
@@ -201,7 +201,7 @@ class _DomainIngest:
                         outcomes: dict[int, RecordOutcome]) -> list[tuple[int, IncomingRecord]]:
         """Keep the last record per key; earlier ones in the same batch are superseded."""
         last: dict[str, int] = {}
-        for position, (index, record) in enumerate(items):
+        for position, (_, record) in enumerate(items):
             record.source_key = str(record.source_key).strip()
             last[record.source_key] = position
         kept, superseded = [], []

@@ -45,7 +45,8 @@ class Command(BaseCommand):
             if writer:
                 writer.writerow([_cell(v) for v in row])
             else:
-                out.write(json.dumps(dict(zip(header, row)), ensure_ascii=False, default=str))
+                record = dict(zip(header, row, strict=True))
+                out.write(json.dumps(record, ensure_ascii=False, default=str))
                 out.write("\n")
             count += 1
         return count
