@@ -160,6 +160,7 @@ def test_user_token_login_and_golden_read(crm, source_client, steward):
     data = detail.json()
     assert data["values"]["phones"] == ["+8613800138000"]
     assert data["lineage"]["name"]["source"] == "crm"
+    assert data["lineage"]["name"]["source_key"] == "C1"
     assert data["sources"][0]["source_key"] == "C1"
     history = client.get(f"/api/v1/golden/customer/{golden_id}/history/").json()
     assert history["versions"][0]["changes"]["name"] == {"before": None, "after": "张伟"}

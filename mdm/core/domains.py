@@ -8,6 +8,7 @@ and matching knows which attributes are strong identifiers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Domain:
     extra: dict = field(default_factory=dict)
 
     def attribute(self, name: str) -> Attribute | None:
-        return self._by_name().get(name)
+        return self._by_name.get(name)
 
     def attribute_names(self) -> list[str]:
         return [a.name for a in self.attributes]
@@ -44,6 +45,7 @@ class Domain:
     def identifiers(self) -> list[Attribute]:
         return [a for a in self.attributes if a.identifier]
 
+    @cached_property
     def _by_name(self) -> dict[str, Attribute]:
         return {a.name: a for a in self.attributes}
 

@@ -15,7 +15,11 @@ from mdm.api.permissions import HasModelPerms
 from mdm.core.domains import DOMAINS
 from mdm.core.errors import NotFound
 from mdm.golden.schema import golden_values
-from mdm.golden.selectors import golden_record_get, golden_records_list
+from mdm.golden.selectors import (
+    golden_lineage_explained,
+    golden_record_get,
+    golden_records_list,
+)
 from mdm.sources.selectors import source_records_for_golden
 
 
@@ -33,8 +37,11 @@ class GoldenRecordSerializer(serializers.Serializer):
 
 
 class GoldenRecordDetailSerializer(GoldenRecordSerializer):
-    lineage = serializers.JSONField()
+    lineage = serializers.SerializerMethodField()
     sources = serializers.SerializerMethodField()
+
+    def get_lineage(self, record: Any) -> dict[str, Any]:
+        return golden_lineage_explained(record)
 
     def get_sources(self, record: Any) -> list[dict[str, Any]]:
         return [{"source": r.source.code, "source_key": r.source_key, "status": r.status,

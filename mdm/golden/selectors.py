@@ -11,7 +11,7 @@ from mdm.core.domains import get_domain
 from mdm.core.errors import NotFound
 from mdm.golden.models import GoldenRecord
 from mdm.golden.schema import golden_attribute_name, golden_model, golden_values
-from mdm.sources.selectors import source_keys_by_golden
+from mdm.sources.selectors import source_keys_by_golden, source_records_for_golden
 
 SEARCH_FIELDS = {
     "customer": ["name", "name_zh", "name_latin", "national_id", "credit_code"],
@@ -76,3 +76,23 @@ def _chunks(items: Any, size: int) -> Any:
             chunk = []
     if chunk:
         yield chunk
+
+
+def golden_lineage_explained(record: GoldenRecord) -> dict[str, Any]:
+    """Lineage with each origin's source key and business time filled in from its record."""
+    records = {r.pk: r for r in source_records_for_golden(record.id)}
+
+    def explain(origin: dict[str, Any]) -> dict[str, Any]:
+        found = records.get(origin.get("record"))
+        if found is None:
+            return origin
+        return {**origin, "source_key": found.source_key,
+                "source_updated_at": found.source_updated_at or found.received_at}
+
+    explained = {}
+    for attribute, entry in (record.lineage or {}).items():
+        if "values" in entry:
+            explained[attribute] = {**entry, "values": [explain(o) for o in entry["values"]]}
+        else:
+            explained[attribute] = explain(entry)
+    return explained

@@ -35,8 +35,9 @@ def survive(domain: str, records: list[LinkedRecord]) -> tuple[dict[str, Any], d
 
 
 def _origin(record: LinkedRecord) -> dict[str, Any]:
-    return {"source": record.source, "source_key": record.source_key,
-            "source_record": record.id, "source_updated_at": record.business_time.isoformat()}
+    """Where a value came from: the source and the source record (its key and time are
+    read from the record when lineage is shown; see ``golden_lineage_explained``)."""
+    return {"source": record.source, "record": record.id}
 
 
 def _most_recent(name: str, ordered: list[LinkedRecord], values: dict, lineage: dict) -> None:
@@ -55,7 +56,7 @@ def _aggregate(name: str, ordered: list[LinkedRecord], values: dict, lineage: di
         for value in record.attributes.get(name) or []:
             if value not in seen:
                 seen.append(value)
-                origins.append({"value": value, **_origin(record)})
+                origins.append(_origin(record))
     if seen:
         values[name] = seen
-        lineage[name] = {"rule": AGGREGATE, "values": origins}
+        lineage[name] = {"rule": AGGREGATE, "values": origins}  # one origin per value

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
+from mdm.core.bulk import bulk_insert_rows
 from mdm.core.domains import get_domain
 from mdm.matching.models import MatchKey
 
@@ -72,7 +73,7 @@ def match_keys_index(*, domain: str,
         for record_id, golden_id, attributes in entries if attributes and golden_id
         for kind, value in match_keys_of(domain, attributes)
     ]
-    MatchKey.objects.bulk_create(rows, batch_size=2000)
+    bulk_insert_rows(MatchKey, rows)
     return len(rows)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from mdm.core.bulk import bulk_insert_rows
 from mdm.core.middleware import current_request_id
 from mdm.publishing.models import ChangeEvent
 
@@ -35,4 +36,5 @@ def change_events_emit(*, events: Iterable[EventSpec]) -> list[ChangeEvent]:
                     origin_source=e.origin_source, request_id=request_id)
         for e in events
     ]
-    return ChangeEvent.objects.bulk_create(rows, batch_size=1000)
+    bulk_insert_rows(ChangeEvent, rows)
+    return rows

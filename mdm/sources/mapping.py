@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mdm.core.domains import Attribute, Domain, get_domain
@@ -39,12 +40,15 @@ class MappingConfig:
         return cls(source=source, domain=get_domain(domain), mappings=mappings,
                    value_maps=value_maps)
 
+    @cached_property
+    def mapped_plan(self) -> list[tuple[str, Attribute, str, dict]]:
+        return [(m.source_field, self.domain.attribute(m.attribute), m.transform,
+                 m.options or {}) for m in self.mappings if self.domain.attribute(m.attribute)]
+
     def field_plan(self, fields: dict[str, Any]) -> list[tuple[str, Attribute, str, dict]]:
         """(source field, attribute, transform, options) for each mapped field."""
         if self.mappings:
-            return [(m.source_field, self.domain.attribute(m.attribute), m.transform,
-                     m.options or {}) for m in self.mappings
-                    if self.domain.attribute(m.attribute)]
+            return self.mapped_plan
         # No mappings configured: the source sends canonical attribute names.
         return [(name, self.domain.attribute(name), "", {}) for name in fields
                 if self.domain.attribute(name)]
