@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -29,7 +29,7 @@ from mdm.core.errors import MDMError, ValidationFailed
 from mdm.core.middleware import current_request_id
 from mdm.golden.services import golden_records_survive
 from mdm.matching.services import match_keys_index, records_match
-from mdm.sources.mapping import MappingConfig, is_empty, map_record, reason
+from mdm.sources.mapping import MappedRecord, MappingConfig, is_empty, map_record, reason
 from mdm.sources.models import IngestBatch, RejectedRecord, SourceRecord, SourceSystem
 from mdm.sources.standardisers import StandardisationError, standardise
 from mdm.sources.validation import RuleSet
@@ -152,19 +152,29 @@ def source_records_ingest(*, source: SourceSystem, records: Sequence[IncomingRec
     if unknown:
         raise ValidationFailed(f"unknown domain {unknown[0]!r}",
                                fields={"domain": [f"must be one of {sorted(DOMAINS)}"]})
-    finish = batch is None
-    batch = batch or ingest_batch_start(source=source, channel=channel, origin=origin,
-                                        actor=actor)
-    outcomes: dict[int, RecordOutcome] = {}
-    for domain in DOMAIN_ORDER:
-        items = [(i, r) for i, r in enumerate(records) if r.domain == domain]
-        if items:
-            with transaction.atomic():
+    with transaction.atomic():
+        finish = batch is None
+        batch = batch or ingest_batch_start(source=source, channel=channel, origin=origin,
+                                            actor=actor)
+        outcomes: dict[int, RecordOutcome] = {}
+        for domain in DOMAIN_ORDER:  # the advisory locks are always taken in this order
+            items = [(i, r) for i, r in enumerate(records) if r.domain == domain]
+            if items:
                 outcomes.update(_DomainIngest(source, domain, batch, actor, reprocess).run(items))
-    result = IngestResult(batch=batch, outcomes=[outcomes[i] for i in range(len(records))])
-    if finish:
-        ingest_batch_finish(batch=batch, counts=result.counts)
+        result = IngestResult(batch=batch, outcomes=[outcomes[i] for i in range(len(records))])
+        if finish:
+            ingest_batch_finish(batch=batch, counts=result.counts)
     return result
+
+
+class _Prepared(NamedTuple):
+    """A record after hashing and mapping, before anything is written."""
+
+    kind: str  # unchanged, stale, deleted or mapped
+    content_hash: str
+    updated_at: datetime | None = None
+    mapped: MappedRecord | None = None
+    problems: list[dict[str, Any]] = []
 
 
 class _DomainIngest:
@@ -187,12 +197,11 @@ class _DomainIngest:
             source_key__in=[str(r.source_key) for _, r in items])}
         outcomes: dict[int, RecordOutcome] = {}
         latest = self._latest_per_key(items, outcomes)
-        mapped = {i: self._map(r, existing.get(r.source_key), outcomes) for i, r in latest}
-        work = {i: m for i, m in mapped.items() if m is not None}
+        prepared = {i: self._prepare(r, existing.get(r.source_key)) for i, r in latest}
         rules = RuleSet.load(self.source, self.domain,
-                             [m[1].attributes for m in work.values() if m[1] is not None])
-        changed = self._apply(latest, work, existing, rules, outcomes)
-        self._write(changed, existing, outcomes, latest)
+                             [p.mapped.attributes for p in prepared.values() if p.mapped])
+        changed = self._apply(latest, prepared, existing, rules, outcomes)
+        self._write(changed, outcomes)
         return outcomes
 
     # -- steps ---------------------------------------------------------------------
@@ -218,67 +227,65 @@ class _DomainIngest:
         self._reject([(r, outcomes[i].reasons) for i, r in superseded])
         return kept
 
-    def _map(self, record: IncomingRecord, current: SourceRecord | None,
-             outcomes: dict[int, RecordOutcome]) -> tuple | None:
-        """Hash, stale check, mapping. None when the record needs no further work."""
+    def _prepare(self, record: IncomingRecord, current: SourceRecord | None) -> _Prepared:
+        """Hash, business time, stale check and mapping of one record (no writes)."""
         content_hash = _content_hash(record)
         if current and current.content_hash == content_hash and not self.reprocess:
-            return ("unchanged", None, content_hash, None, [])
+            return _Prepared(UNCHANGED, content_hash)
         updated_at, problems = self._business_time(record)
         if current and current.source_updated_at and updated_at and \
                 updated_at < current.source_updated_at and not self.reprocess:
-            return ("stale", None, content_hash, updated_at, [reason(
+            return _Prepared(STALE, content_hash, updated_at, problems=[reason(
                 "source_updated_at", f"older than the stored version "
                 f"({current.source_updated_at.isoformat()}); not applied")])
         if record.deleted:
-            return ("deleted", None, content_hash, updated_at, problems)
-        return ("map", map_record(self.config, record.fields, self.skip_fields), content_hash,
-                updated_at, problems)
+            return _Prepared(DELETED, content_hash, updated_at, problems=problems)
+        mapped = map_record(self.config, record.fields, self.skip_fields)
+        return _Prepared("mapped", content_hash, updated_at, mapped, problems)
 
     def _business_time(self, record: IncomingRecord) -> tuple[datetime | None, list[dict]]:
         raw = record.source_updated_at
         if is_empty(raw):
             return None, []
-        if isinstance(raw, datetime):
-            return raw, []
         try:
             return datetime.fromisoformat(standardise("datetime", raw, {})), []
         except (StandardisationError, ValueError) as exc:
             return None, [reason("source_updated_at", str(exc), value=raw)]
 
-    def _apply(self, latest: list[tuple[int, IncomingRecord]], work: dict[int, tuple],
+    def _apply(self, latest: list[tuple[int, IncomingRecord]], prepared: dict[int, _Prepared],
                existing: dict[str, SourceRecord], rules: RuleSet,
                outcomes: dict[int, RecordOutcome]) -> dict[int, SourceRecord]:
         """Decide each record's new state in memory; return the records to write."""
         changed: dict[int, SourceRecord] = {}
         stale: list[tuple[IncomingRecord, list[dict]]] = []
         for index, record in latest:
-            kind, mapped, content_hash, updated_at, problems = work[index]
+            prep = prepared[index]
             current = existing.get(record.source_key)
-            outcome = RecordOutcome(record.source_key, self.domain, kind, line=record.line)
+            outcome = RecordOutcome(record.source_key, self.domain, prep.kind, line=record.line)
             outcomes[index] = outcome
-            if kind == UNCHANGED:
+            if prep.kind == UNCHANGED:
                 outcome.golden_id = current.golden_id
                 outcome.reasons = list(current.quarantine_reasons)
                 continue
-            if kind == STALE:
-                outcome.golden_id, outcome.reasons = current.golden_id, problems
-                stale.append((record, problems))
+            if prep.kind == STALE:
+                outcome.golden_id, outcome.reasons = current.golden_id, prep.problems
+                stale.append((record, prep.problems))
                 continue
             target = current or SourceRecord(source=self.source, domain=self.domain,
                                              source_key=record.source_key)
             target.raw_payload = _raw_text(record.fields)
-            target.content_hash = content_hash
+            target.content_hash = prep.content_hash
             target.received_at = self.now
             target.batch = self.batch
             target.base_version = record.base_version
-            target.source_updated_at = updated_at or (current.source_updated_at if current
-                                                      else None)
+            target.source_updated_at = prep.updated_at or (current.source_updated_at if current
+                                                           else None)
             changed[index] = target
-            if kind == DELETED:
+            if prep.kind == DELETED:
                 target.status = SourceRecord.Status.DELETED
                 continue
-            reasons = problems + mapped.reasons + rules.check(mapped.attributes)
+            mapped = prep.mapped
+            reasons = prep.problems + mapped.reasons + rules.check(mapped.attributes)
             outcome.refused, outcome.ignored_fields = mapped.refused, mapped.ignored_fields
             target.refused_values = mapped.refused
             if reasons:
@@ -293,8 +300,7 @@ class _DomainIngest:
         self._reject(stale)
         return changed
 
-    def _write(self, changed: dict[int, SourceRecord], existing: dict[str, SourceRecord],
-               outcomes: dict[int, RecordOutcome], latest: list) -> None:
+    def _write(self, changed: dict[int, SourceRecord], outcomes: dict[int, RecordOutcome]) -> None:
         """Link, store with history, index, survive: the set-wise writes of the batch."""
         previous_golden = {i: r.golden_id for i, r in changed.items()}
         active = {i: r for i, r in changed.items() if r.status == SourceRecord.Status.ACTIVE}
