@@ -7,15 +7,23 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/mdm
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install demo serve test lint bench services
+.PHONY: install install-test demo serve test lint bench
 
-$(VENV)/.installed: requirements/base.txt requirements/test.txt
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: requirements/base.txt | $(PY)
+	$(VENV)/bin/pip install --quiet -r requirements/base.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements/base.txt requirements/bench.txt requirements/test.txt | $(PY)
 	$(VENV)/bin/pip install --quiet -r requirements/test.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-base
+
+install-test: $(VENV)/.installed-test
 
 demo: install
 	$(PY) manage.py migrate --verbosity 0
@@ -25,16 +33,12 @@ demo: install
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS_URL)} \
 		$(PY) -m pytest
 
-lint: install
+lint: install-test
 	$(VENV)/bin/ruff check .
 
-$(VENV)/.bench-installed: $(VENV)/.installed requirements/bench.txt
-	$(VENV)/bin/pip install --quiet -r requirements/bench.txt
-	touch $@
-
-bench: $(VENV)/.bench-installed
+bench: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py bench_ingest --records 10000 --json
