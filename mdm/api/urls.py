@@ -5,6 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 
 from mdm.golden.api import GoldenRecordDetailView, GoldenRecordHistoryView, GoldenRecordListView
+from mdm.publishing.api import (
+    SubscriptionAckView,
+    SubscriptionChangesView,
+    SubscriptionDeliveriesView,
+    SubscriptionLagView,
+    SubscriptionReplayView,
+)
 from mdm.sources.api import QuarantineListView, QuarantineReprocessView, SourceRecordsIngestView
 
 v1 = [
@@ -17,6 +24,16 @@ v1 = [
          name="golden-detail"),
     path("golden/<str:domain>/<str:golden_id>/history/", GoldenRecordHistoryView.as_view(),
          name="golden-history"),
+    path("subscriptions/<int:subscription_id>/changes/", SubscriptionChangesView.as_view(),
+         name="subscription-changes"),
+    path("subscriptions/<int:subscription_id>/ack/", SubscriptionAckView.as_view(),
+         name="subscription-ack"),
+    path("subscriptions/<int:subscription_id>/deliveries/", SubscriptionDeliveriesView.as_view(),
+         name="subscription-deliveries"),
+    path("subscriptions/<int:subscription_id>/replay/", SubscriptionReplayView.as_view(),
+         name="subscription-replay"),
+    path("subscriptions/<int:subscription_id>/lag/", SubscriptionLagView.as_view(),
+         name="subscription-lag"),
 ]
 
 urlpatterns = [

@@ -14,12 +14,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sources.change_sourcerecord", "sources.view_ingestbatch",
         "sources.view_rejectedrecord", "golden.view_customer", "golden.view_product",
         "golden.view_contract", "publishing.view_changeevent",
+        "publishing.view_subscription", "publishing.view_delivery",
+        "publishing.change_subscription",
     ],
     AUDITOR: [
         "sources.view_sourcesystem", "sources.view_fieldmapping", "sources.view_valuemap",
         "sources.view_validationrule", "sources.view_sourcerecord", "sources.view_ingestbatch",
         "sources.view_rejectedrecord", "golden.view_customer", "golden.view_product",
         "golden.view_contract", "publishing.view_changeevent",
+        "publishing.view_subscription", "publishing.view_delivery",
     ],
 }
 

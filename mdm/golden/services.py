@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from mdm.core.bulk import bulk_save_with_history
+from mdm.core.locks import domain_write_lock
 from mdm.golden.models import Customer, GoldenRecord
 from mdm.golden.schema import (
     attribute_columns,
@@ -21,7 +23,7 @@ from mdm.golden.schema import (
 )
 from mdm.golden.survivorship import survive
 from mdm.publishing.services import EventSpec, change_events_emit
-from mdm.sources.selectors import golden_ids_for_keys, linked_records
+from mdm.sources.selectors import LinkedRecord, golden_ids_for_keys, linked_records
 
 
 @dataclass
@@ -35,12 +37,15 @@ class GoldenChange:
 
 @transaction.atomic
 def golden_records_survive(*, domain: str, golden_ids: Iterable[uuid.UUID],
-                           origin_source: str = "", actor: Any = None) -> list[GoldenChange]:
+                           origin_source: str = "", actor: Any = None,
+                           caused_at: datetime | None = None) -> list[GoldenChange]:
     """Recompute golden records from their linked source records and store what changed.
 
     A golden id with no record yet is created; one whose linked records are all gone is
-    retired. Unchanged records are left alone (no new version, no event).
+    retired. Unchanged records are left alone (no new version, no event). ``caused_at`` is
+    when the source data behind the change arrived (for sync-lag measurement).
     """
+    domain_write_lock(domain)
     model = golden_model(domain)
     ids = sorted(set(golden_ids))
     linked = linked_records(domain=domain, golden_ids=ids)
@@ -57,7 +62,8 @@ def golden_records_survive(*, domain: str, golden_ids: Iterable[uuid.UUID],
             changes.append(GoldenChange(golden_id, action, record.version))
             continue
         (created if action == "created" else updated).append(record)
-        events.append(_event(domain, record, action, before, origin_source))
+        echo = _origin_agrees(linked.get(golden_id, []), origin_source, record, before)
+        events.append(_event(domain, record, action, before, origin_source, caused_at, echo))
         changes.append(GoldenChange(golden_id, action, record.version))
     bulk_save_with_history(
         model, created=created, updated=updated, user=actor,
@@ -91,16 +97,34 @@ def _apply(model: type[GoldenRecord], domain: str, golden_id: uuid.UUID,
     return record, action, before
 
 
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {name: {"before": before.get(name), "after": after.get(name)}
+            for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)}
+
+
+def _origin_agrees(records: list[LinkedRecord], origin_source: str, record: GoldenRecord,
+                   before: dict[str, Any]) -> bool:
+    """True when every changed golden value is what the origin source itself holds: then
+    sending the change back to that source would only echo its own data."""
+    own = [r.attributes for r in records if r.source == origin_source]
+    if not own:
+        return False
+    changed = _changes(before, golden_values(record))
+    return all(any(_same(attributes.get(name), change["after"]) for attributes in own)
+               for name, change in changed.items())
+
+
+def _same(source_value: Any, golden_value: Any) -> bool:
+    return source_value == golden_value or (golden_value is None and not source_value)
+
+
 def _event(domain: str, record: GoldenRecord, action: str, before: dict[str, Any],
-           origin_source: str) -> EventSpec:
+           origin_source: str, caused_at: datetime | None, echo: bool) -> EventSpec:
     after = golden_values(record)
-    changed = {
-        name: {"before": before.get(name), "after": after.get(name)}
-        for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)
-    }
     return EventSpec(type=f"mdm.{domain}.{action}", domain=domain, golden_id=record.id,
-                     version=record.version, origin_source=origin_source,
-                     data={"values": after, "changed": changed})
+                     version=record.version, origin_source=origin_source, caused_at=caused_at,
+                     data={"values": after, "changed": _changes(before, after),
+                           "origin_echo": echo})
 
 
 def _resolve_customer_refs(survived: dict[uuid.UUID, tuple[dict, dict]]) -> None:

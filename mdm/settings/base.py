@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute, pull from each source whose own pull interval has elapsed.
     "sync-due-sources": {"task": "mdm.sources.tasks.sync_due_sources",
                          "schedule": float(os.environ.get("MDM_PULL_CHECK_SECONDS", "60"))},
+    # Fan out any outbox events a missed post-commit trigger left behind; start senders of
+    # scheduled subscriptions that are due.
+    "dispatch-outbox": {"task": "mdm.publishing.tasks.dispatch_outbox",
+                        "schedule": float(os.environ.get("MDM_DISPATCH_SECONDS", "5"))},
 }
 
 # Ingestion limits.

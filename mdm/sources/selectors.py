@@ -92,3 +92,25 @@ def source_keys_by_golden(golden_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[t
     for golden_id, source, key in rows:
         links.setdefault(golden_id, []).append((source, key))
     return links
+
+
+def subscriber_view(*, source: SourceSystem, domain: str,
+                    golden_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, dict]]]:
+    """For a subscribing system: its own (key, attributes) linked to each golden id."""
+    view: dict[uuid.UUID, list[tuple[str, dict]]] = {}
+    rows = SourceRecord.objects.filter(source=source, domain=domain, golden_id__in=golden_ids) \
+        .exclude(status=SourceRecord.Status.DELETED) \
+        .values_list("golden_id", "source_key", "attributes")
+    for golden_id, key, attributes in rows:
+        view.setdefault(golden_id, []).append((key, attributes))
+    return view
+
+
+def outbound_codes(*, source: SourceSystem) -> dict[tuple[str, str], dict[str, str]]:
+    """The reverse of a system's value maps: (domain, attribute) → canonical → its code.
+    Where several codes map to one canonical value, the first one configured is used."""
+    codes: dict[tuple[str, str], dict[str, str]] = {}
+    for vm in source.value_maps.order_by("id"):
+        codes.setdefault((vm.domain, vm.attribute), {}).setdefault(vm.canonical_value,
+                                                                   vm.source_value)
+    return codes

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from connectors import ConnectorError, get_connector
@@ -26,6 +26,7 @@ from connectors.base import FeedRow
 from mdm.core.bulk import bulk_save_with_history
 from mdm.core.domains import DOMAINS
 from mdm.core.errors import MDMError, ValidationFailed
+from mdm.core.locks import domain_write_lock
 from mdm.core.middleware import current_request_id
 from mdm.golden.services import golden_records_survive
 from mdm.matching.services import match_keys_index, records_match
@@ -191,7 +192,9 @@ class _DomainIngest:
             if f)
 
     def run(self, items: list[tuple[int, IncomingRecord]]) -> dict[int, RecordOutcome]:
-        _lock_domain(self.domain)
+        # One batch of a domain at a time: two batches cannot both create a golden
+        # record for the same identifier.
+        domain_write_lock(self.domain)
         existing = {r.source_key: r for r in SourceRecord.objects.select_for_update().filter(
             source=self.source, domain=self.domain,
             source_key__in=[str(r.source_key) for _, r in items])}
@@ -321,7 +324,7 @@ class _DomainIngest:
         affected |= {g for g in previous_golden.values() if g}
         if affected:
             golden_records_survive(domain=self.domain, golden_ids=affected,
-                                   origin_source=self.source.code, actor=user)
+                                   origin_source=self.source.code, actor=user, caused_at=self.now)
         for i, record in changed.items():
             outcomes[i].golden_id = record.golden_id
 
@@ -334,17 +337,6 @@ class _DomainIngest:
 _RECORD_FIELDS = ["golden_id", "raw_payload", "attributes", "source_updated_at", "received_at",
                   "content_hash", "status", "quarantine_reasons", "refused_values",
                   "base_version", "batch"]
-
-
-def _lock_domain(domain: str) -> None:
-    """Serialise ingestion per domain on PostgreSQL, so concurrent batches cannot both
-    create a golden record for the same identifier. (SQLite serialises writes anyway.)"""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_IDS[domain]])
-
-
-_LOCK_IDS = {"customer": 7_301, "product": 7_302, "contract": 7_303}
 
 
 def _raw_text(value: Any) -> str:

@@ -18,7 +18,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from mdm.core.bench import isolated_database, percentile
+from mdm.core.stats import isolated_database, percentile
 from mdm.demo.dataset import build_demo_dataset
 from mdm.demo.services import demo_source_configure
 from mdm.sources.models import SourceRecord

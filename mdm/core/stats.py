@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmark commands: an isolated database and summary statistics."""
+"""Summary statistics, and an isolated database for the benchmark commands."""
 
 from __future__ import annotations
 

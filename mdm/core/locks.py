@@ -1,0 +1,30 @@
+"""Database locks that order golden-record writes against the outbox reader.
+
+Every transaction that changes golden records of a domain holds that domain's write lock
+(exclusive) until it commits; the outbox fan-out takes all of them shared. So when the
+fan-out reads the outbox, no transaction holding a lower, uncommitted sequence number can
+still be running, and no event is ever skipped. (SQLite serialises all writes anyway.)
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from mdm.core.domains import DOMAINS
+
+_LOCK_IDS = {name: 7_300 + position for position, name in enumerate(sorted(DOMAINS), start=1)}
+
+
+def domain_write_lock(domain: str) -> None:
+    """Hold the domain's write lock until the current transaction ends (re-entrant)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_IDS[domain]])
+
+
+def all_domains_read_lock() -> None:
+    """Wait for every in-flight golden write to commit; hold new ones off until we end."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for lock_id in sorted(_LOCK_IDS.values()):
+                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [lock_id])

@@ -1,0 +1,35 @@
+"""Celery tasks of the publishing stage: thin, ids only."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from mdm.core.middleware import set_request_id
+from mdm.publishing.models import Delivery, Subscription
+from mdm.publishing.schedules import is_due
+from mdm.publishing.services import deliveries_fan_out, subscription_send
+
+
+@shared_task(name="mdm.publishing.tasks.dispatch_outbox", acks_late=True)
+def dispatch_outbox() -> dict[str, int]:
+    """Fan new outbox events out, then start a sender for each subscription that is due
+    and has deliveries waiting. Queued after every golden change and by beat."""
+    set_request_id()
+    created = deliveries_fan_out()
+    now = timezone.now()
+    waiting = set(Delivery.objects.filter(status=Delivery.Status.PENDING)
+                  .values_list("subscription_id", flat=True).distinct())
+    started = 0
+    for subscription in Subscription.objects.filter(pk__in=waiting, is_active=True):
+        if is_due(subscription, now):
+            send_subscription.delay(subscription.pk)
+            started += 1
+    return {"fanned_out": sum(created.values()), "senders": started}
+
+
+@shared_task(name="mdm.publishing.tasks.send_subscription", acks_late=True)
+def send_subscription(subscription_id: int) -> dict[str, int]:
+    set_request_id()
+    summary = subscription_send(subscription_id=subscription_id)
+    return {"delivered": summary.delivered, "failed": summary.failed, "dead": summary.dead}
