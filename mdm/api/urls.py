@@ -7,9 +7,11 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from mdm.golden.api import GoldenRecordDetailView, GoldenRecordHistoryView, GoldenRecordListView
 from mdm.publishing.api import (
     SubscriptionAckView,
+    SubscriptionAdviceView,
     SubscriptionChangesView,
     SubscriptionDeliveriesView,
     SubscriptionLagView,
+    SubscriptionReconcileView,
     SubscriptionReplayView,
 )
 from mdm.sources.api import QuarantineListView, QuarantineReprocessView, SourceRecordsIngestView
@@ -34,6 +36,10 @@ v1 = [
          name="subscription-replay"),
     path("subscriptions/<int:subscription_id>/lag/", SubscriptionLagView.as_view(),
          name="subscription-lag"),
+    path("subscriptions/<int:subscription_id>/reconcile/", SubscriptionReconcileView.as_view(),
+         name="subscription-reconcile"),
+    path("subscriptions/<int:subscription_id>/advice/", SubscriptionAdviceView.as_view(),
+         name="subscription-advice"),
 ]
 
 urlpatterns = [

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from mdm.publishing.models import ChangeEvent, Delivery, Subscription
+from mdm.publishing.models import ChangeEvent, Delivery, ReconciliationRun, Subscription
 
 
 @admin.register(ChangeEvent)
@@ -25,3 +25,11 @@ class DeliveryAdmin(admin.ModelAdmin):
                     "delivered_at", "lag_ms"]
     list_filter = ["status", "subscription"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "method", "started_at", "checked", "in_sync", "different",
+                    "missing", "unexpected", "republished"]
+    list_filter = ["subscription", "method"]
+    readonly_fields = [f.name for f in ReconciliationRun._meta.fields]

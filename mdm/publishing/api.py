@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -11,8 +13,10 @@ from rest_framework.views import APIView
 
 from mdm.api.permissions import is_source
 from mdm.core.errors import Forbidden, NotFound
-from mdm.publishing.models import Delivery, Subscription
+from mdm.publishing.models import Delivery, ReconciliationRun, Subscription
+from mdm.publishing.reconciliation import subscription_reconcile
 from mdm.publishing.selectors import (
+    subscription_advice,
     subscription_changes,
     subscription_deliveries,
     subscription_lag,
@@ -121,3 +125,53 @@ class SubscriptionLagView(APIView):
         subscription = subscription_for(request, subscription_id, write=False)
         return Response(subscription_lag(subscription=subscription))
 
+
+
+class ReconcileBody(serializers.Serializer):
+    records = serializers.ListField(child=serializers.DictField(), required=False,
+                                    help_text='[{"golden_id": ..., "checksum": ...}]; '
+                                    "without it the subscriber's connector is read")
+    republish = serializers.BooleanField(default=False)
+
+
+class ReconciliationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReconciliationRun
+        fields = ["id", "method", "started_at", "finished_at", "checked", "in_sync",
+                  "different", "missing", "unexpected", "republished", "drift"]
+
+
+class SubscriptionReconcileView(APIView):
+    """Compare what the subscriber holds with the golden values; list past runs."""
+
+    @extend_schema(request=ReconcileBody, responses=ReconciliationSerializer)
+    def post(self, request: Request, subscription_id: int) -> Response:
+        subscription = subscription_for(request, subscription_id, write=True)
+        body = ReconcileBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = subscription_reconcile(subscription=subscription,
+                                     checksums=body.validated_data.get("records"),
+                                     republish=body.validated_data["republish"])
+        return Response(ReconciliationSerializer(run).data)
+
+    @extend_schema(responses=ReconciliationSerializer(many=True))
+    def get(self, request: Request, subscription_id: int) -> Response:
+        subscription = subscription_for(request, subscription_id, write=False)
+        runs = subscription.reconciliations.all()[:50]
+        return Response(ReconciliationSerializer(runs, many=True).data)
+
+
+class AdviceQuery(serializers.Serializer):
+    window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=24 * 7)
+
+
+class SubscriptionAdviceView(APIView):
+    """A suggested sync mode with the numbers behind it (default window: 7 days)."""
+
+    @extend_schema(parameters=[AdviceQuery], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, subscription_id: int) -> Response:
+        subscription = subscription_for(request, subscription_id, write=False)
+        query = AdviceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        window = timedelta(hours=query.validated_data["window_hours"])
+        return Response(subscription_advice(subscription=subscription, window=window))

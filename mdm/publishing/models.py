@@ -24,6 +24,9 @@ class ChangeEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     caused_at = models.DateTimeField(null=True, blank=True,
                                      help_text="when the source record behind it arrived")
+    audience = models.ForeignKey("Subscription", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+",
+                                 help_text="only for this subscription (reconciliation)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -75,6 +78,13 @@ class Subscription(models.Model):
     max_attempts = models.PositiveIntegerField(default=8)
     lag_slo_p95_ms = models.PositiveIntegerField(default=60_000)
     is_active = models.BooleanField(default=True)
+    reconcile_every_hours = models.PositiveIntegerField(
+        default=0, help_text="compare with what the subscriber holds, through its connector "
+        "(0: only on request)")
+    reconcile_republish = models.BooleanField(
+        default=False, help_text="scheduled reconciliation re-publishes drifted records")
+    last_reconciled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    slo_breached_since = models.DateTimeField(null=True, blank=True, editable=False)
     fanned_out_seq = models.BigIntegerField(default=0, editable=False,
                                             help_text="outbox events up to here are fanned out")
     acked_seq = models.BigIntegerField(default=0, editable=False,
@@ -136,3 +146,28 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-attempted_at"]
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of what a subscriber holds with what the hub says it should hold."""
+
+    class Method(models.TextChoices):
+        CONNECTOR = "connector", "read through the subscriber's connector"
+        CHECKSUMS = "checksums", "checksums posted by the subscriber"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE,
+                                     related_name="reconciliations")
+    method = models.CharField(max_length=20, choices=Method.choices)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checked = models.PositiveIntegerField(default=0)
+    in_sync = models.PositiveIntegerField(default=0)
+    different = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0, help_text="the subscriber lacks them")
+    unexpected = models.PositiveIntegerField(default=0,
+                                             help_text="the subscriber holds records it should not")
+    republished = models.PositiveIntegerField(default=0)
+    drift = models.JSONField(default=list, help_text="the first drifted records, with why")
+
+    class Meta:
+        ordering = ["-started_at"]

@@ -5,6 +5,8 @@ Pure functions; the fan-out service decides which events each subscription gets.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from mdm.publishing.models import ChangeEvent, Subscription
@@ -68,10 +70,22 @@ class OutboundMapping:
         return codes.get(value, value)
 
 
+def values_checksum(values: dict[str, Any]) -> str:
+    """SHA-256 of the values as the subscriber receives them: keys sorted, lists sorted,
+    compact UTF-8 JSON. A subscriber keeps the ``checksum`` of the last event it applied
+    and posts it back for reconciliation."""
+    normalised = {k: sorted(v, key=str) if isinstance(v, list) else v
+                  for k, v in values.items() if v not in (None, "", [])}
+    text = json.dumps(normalised, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def cloud_event(event: ChangeEvent, mapping: OutboundMapping,
                 source_keys: list[str]) -> dict[str, Any]:
     """One CloudEvents 1.0 JSON event for one subscriber."""
     data = event.data or {}
+    values = mapping.values(event.domain, data.get("values") or {})
     return {
         "specversion": "1.0",
         "id": str(event.event_id),
@@ -85,8 +99,9 @@ def cloud_event(event: ChangeEvent, mapping: OutboundMapping,
             "golden_id": str(event.golden_id),
             "domain": event.domain,
             "version": event.version,
-            "values": mapping.values(event.domain, data.get("values") or {}),
+            "values": values,
             "changed": mapping.changes(event.domain, data.get("changed") or {}),
             "source_keys": source_keys,
+            "checksum": values_checksum(values),
         },
     }

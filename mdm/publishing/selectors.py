@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Avg, QuerySet
 from django.utils import timezone
 
 from mdm.core.stats import percentile
-from mdm.publishing.models import Delivery, Subscription
+from mdm.publishing.models import Delivery, DeliveryAttempt, Subscription
 
 
 def subscription_changes(*, subscription: Subscription, after: int | None,
@@ -44,3 +44,45 @@ def subscription_lag(*, subscription: Subscription, window: timedelta = timedelt
         "dead": Delivery.objects.filter(subscription=subscription,
                                         status=Delivery.Status.DEAD).count(),
     }
+
+
+def subscription_advice(*, subscription: Subscription, window: timedelta = timedelta(days=7)
+                        ) -> dict[str, Any]:
+    """Suggest a sync mode from the measured change rate, delivery cost and failures,
+    with the numbers behind it. (Conflict rates join once conflicts are recorded.)"""
+    since = timezone.now() - window
+    hours = window.total_seconds() / 3600
+    deliveries = Delivery.objects.filter(subscription=subscription, created_at__gte=since)
+    attempts = DeliveryAttempt.objects.filter(delivery__subscription=subscription,
+                                              attempted_at__gte=since)
+    numbers = {
+        "window_hours": round(hours, 1),
+        "changes_per_hour": round(deliveries.count() / hours, 2),
+        "requests_per_hour": round(attempts.values("attempted_at").distinct().count() / hours, 2),
+        "avg_request_ms": round(attempts.aggregate(v=Avg("duration_ms"))["v"] or 0, 1),
+        "failed_share": round(attempts.exclude(status_code__range=(200, 299)).count()
+                              / max(1, attempts.count()), 3),
+        "lag_p95_ms": subscription_lag(subscription=subscription, window=window)["p95_ms"],
+        "conflict_rate": None,
+    }
+    mode, reason = _suggest(numbers)
+    return {"subscription": subscription.pk, "current_mode": subscription.mode,
+            "suggested_mode": mode, "reason": reason, "numbers": numbers}
+
+
+def _suggest(numbers: dict[str, Any]) -> tuple[str, str]:
+    rate, cost_ms = numbers["changes_per_hour"], numbers["avg_request_ms"]
+    busy = rate * cost_ms / 3_600_000  # share of the hour a real-time sender spends posting
+    if rate == 0:
+        return "daily", "nothing changed in the window; a daily run keeps the door open"
+    if numbers["failed_share"] > 0.2:
+        return "interval", (f"{numbers['failed_share']:.0%} of requests failed; batches every "
+                            "15 minutes retry less often than one request per change")
+    if busy > 0.5:
+        return "interval", (f"real time would keep the sender busy {busy:.0%} of the time "
+                            f"({rate:g} changes/h × {cost_ms:g} ms); batches every minute")
+    if busy > 0.1:
+        return "interval", (f"real time would keep the sender busy {busy:.0%} of the time; "
+                            "batches every 5 minutes cost far less")
+    return "realtime", (f"{rate:g} changes/h at {cost_ms:g} ms a request is cheap to send "
+                        "as they happen")

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from mdm.core.bulk import bulk_insert_rows
 from mdm.core.errors import Conflict, ValidationFailed
-from mdm.core.locks import all_domains_read_lock
+from mdm.core.locks import all_domains_read_lock, domain_write_lock
 from mdm.core.middleware import current_request_id
 from mdm.publishing.models import ChangeEvent, Delivery, DeliveryAttempt, Subscription
 from mdm.publishing.payloads import (
@@ -41,7 +41,7 @@ from mdm.sources.selectors import outbound_codes, subscriber_view
 logger = logging.getLogger(__name__)
 
 FAN_OUT_CHUNK = 2000
-LEASE = timedelta(minutes=5)
+LEASE_MARGIN_S = 10.0
 BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 3600.0
 
@@ -57,6 +57,7 @@ class EventSpec:
     data: dict[str, Any] = field(default_factory=dict)
     origin_source: str = ""
     caused_at: datetime | None = None
+    audience: Subscription | None = None
 
 
 def change_events_emit(*, events: Iterable[EventSpec]) -> list[ChangeEvent]:
@@ -67,9 +68,12 @@ def change_events_emit(*, events: Iterable[EventSpec]) -> list[ChangeEvent]:
     rows = [
         ChangeEvent(type=e.type, domain=e.domain, golden_id=e.golden_id, version=e.version,
                     data=json.loads(json.dumps(e.data, cls=DjangoJSONEncoder)),
-                    origin_source=e.origin_source, request_id=request_id, caused_at=e.caused_at)
+                    origin_source=e.origin_source, request_id=request_id, caused_at=e.caused_at,
+                    audience=e.audience)
         for e in events
     ]
+    for domain in sorted({row.domain for row in rows}):
+        domain_write_lock(domain)  # see mdm.core.locks: the fan-out must not skip it
     bulk_insert_rows(ChangeEvent, rows)
     if rows:
         from mdm.publishing.tasks import dispatch_outbox
@@ -121,6 +125,8 @@ def _fan_out_one(subscription: Subscription) -> int:
 
 
 def _wants(subscription: Subscription, event: ChangeEvent) -> bool:
+    if event.audience_id not in (None, subscription.pk):
+        return False
     if event.domain not in (subscription.domains or []):
         return False
     if subscription.event_types and event_action(event) not in subscription.event_types:
@@ -158,28 +164,34 @@ def subscription_send(*, subscription_id: int, now: datetime | None = None) -> S
     runs per subscription at a time (a lease on the subscription row).
     """
     summary = SendSummary()
-    while _claim(subscription_id):
+    subscription = Subscription.objects.filter(pk=subscription_id).first()
+    if subscription is None:
+        return summary
+    lease = _lease(subscription)
+    while _claim(subscription_id, lease):
         try:
-            subscription = Subscription.objects.get(pk=subscription_id)
             while _send_round(subscription, summary):
-                _renew(subscription_id)
+                _claim(subscription_id, lease, renew=True)
         finally:
             _release(subscription_id)
-        if not _sendable(Subscription.objects.get(pk=subscription_id), timezone.now()):
+        if not _sendable(subscription, timezone.now()):
             break
     return summary
 
 
-def _claim(subscription_id: int) -> bool:
+def _lease(subscription: Subscription) -> timedelta:
+    """Long enough for one request; renewed after each. A sender that died (a killed
+    worker) holds the subscription at most this long before another takes over."""
+    return timedelta(seconds=2 * subscription.timeout_seconds + LEASE_MARGIN_S)
+
+
+def _claim(subscription_id: int, lease: timedelta, *, renew: bool = False) -> bool:
     now = timezone.now()
-    return bool(Subscription.objects.filter(pk=subscription_id, is_active=True,
+    claimable = Subscription.objects.filter(pk=subscription_id, is_active=True,
                                             transport=Subscription.Transport.WEBHOOK)
-                .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
-                .update(sending_until=now + LEASE))
-
-
-def _renew(subscription_id: int) -> None:
-    Subscription.objects.filter(pk=subscription_id).update(sending_until=timezone.now() + LEASE)
+    if not renew:
+        claimable = claimable.filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
+    return bool(claimable.update(sending_until=now + lease))
 
 
 def _release(subscription_id: int) -> None:
@@ -305,3 +317,23 @@ def deliveries_replay(*, subscription: Subscription, ids: list[uuid.UUID] | None
 
         transaction.on_commit(lambda: send_subscription.delay(subscription.pk), robust=True)
     return count
+
+
+def subscriptions_lag_check() -> list[int]:
+    """Mark subscriptions whose sync lag p95 (last hour) breaks their SLO; log each new
+    breach as a warning; clear the mark when they recover. Returns the breaching ids."""
+    from mdm.publishing.selectors import subscription_lag
+
+    breaching = []
+    now = timezone.now()
+    for subscription in Subscription.objects.filter(is_active=True):
+        lag = subscription_lag(subscription=subscription)
+        if lag["slo_breached"]:
+            breaching.append(subscription.pk)
+            if subscription.slo_breached_since is None:
+                logger.warning("sync lag SLO breached for %s: p95 %s ms > %s ms", subscription,
+                               lag["p95_ms"], lag["slo_p95_ms"])
+                Subscription.objects.filter(pk=subscription.pk).update(slo_breached_since=now)
+        elif subscription.slo_breached_since is not None:
+            Subscription.objects.filter(pk=subscription.pk).update(slo_breached_since=None)
+    return breaching

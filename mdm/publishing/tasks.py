@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.utils import timezone
 
 from mdm.core.middleware import set_request_id
 from mdm.publishing.models import Delivery, Subscription
+from mdm.publishing.reconciliation import subscription_reconcile
 from mdm.publishing.schedules import is_due
-from mdm.publishing.services import deliveries_fan_out, subscription_send
+from mdm.publishing.services import (
+    deliveries_fan_out,
+    subscription_send,
+    subscriptions_lag_check,
+)
 
 
 @shared_task(name="mdm.publishing.tasks.dispatch_outbox", acks_late=True)
@@ -33,3 +40,33 @@ def send_subscription(subscription_id: int) -> dict[str, int]:
     set_request_id()
     summary = subscription_send(subscription_id=subscription_id)
     return {"delivered": summary.delivered, "failed": summary.failed, "dead": summary.dead}
+
+
+@shared_task(name="mdm.publishing.tasks.check_sync_lag")
+def check_sync_lag() -> list[int]:
+    """Beat: flag subscriptions whose p95 sync lag breaks their SLO (and clear recovered)."""
+    set_request_id()
+    return subscriptions_lag_check()
+
+
+@shared_task(name="mdm.publishing.tasks.reconcile_due")
+def reconcile_due() -> list[int]:
+    """Beat: run the scheduled reconciliations that are due."""
+    set_request_id()
+    now = timezone.now()
+    started = []
+    for subscription in Subscription.objects.filter(is_active=True, reconcile_every_hours__gt=0):
+        last = subscription.last_reconciled_at
+        if last is None or last + timedelta(hours=subscription.reconcile_every_hours) <= now:
+            reconcile_subscription.delay(subscription.pk)
+            started.append(subscription.pk)
+    return started
+
+
+@shared_task(name="mdm.publishing.tasks.reconcile_subscription")
+def reconcile_subscription(subscription_id: int) -> dict[str, int]:
+    set_request_id()
+    subscription = Subscription.objects.select_related("subscriber").get(pk=subscription_id)
+    run = subscription_reconcile(subscription=subscription,
+                                 republish=subscription.reconcile_republish)
+    return {"checked": run.checked, "drifted": run.different + run.missing + run.unexpected}

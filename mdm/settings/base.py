@@ -161,6 +161,8 @@ CELERY_BEAT_SCHEDULE = {
     # scheduled subscriptions that are due.
     "dispatch-outbox": {"task": "mdm.publishing.tasks.dispatch_outbox",
                         "schedule": float(os.environ.get("MDM_DISPATCH_SECONDS", "5"))},
+    "check-sync-lag": {"task": "mdm.publishing.tasks.check_sync_lag", "schedule": 60.0},
+    "reconcile-due": {"task": "mdm.publishing.tasks.reconcile_due", "schedule": 600.0},
 }
 
 # Ingestion limits.

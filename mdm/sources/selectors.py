@@ -114,3 +114,26 @@ def outbound_codes(*, source: SourceSystem) -> dict[tuple[str, str], dict[str, s
         codes.setdefault((vm.domain, vm.attribute), {}).setdefault(vm.canonical_value,
                                                                    vm.source_value)
     return codes
+
+
+def feed_rows_canonical(*, source: SourceSystem, domain: str,
+                        rows: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Read-only: a system's feed rows as ``(record key, canonical attributes)``, mapped
+    and standardised with its own field mappings and value maps (rows that do not map
+    cleanly keep the attributes that did). Used to compare what a subscriber holds."""
+    from mdm.sources.mapping import MappingConfig, map_record
+
+    config = MappingConfig.load(source, domain)
+    key_field = source.record_key_fields.get(domain) or "source_key"
+    mapped = []
+    for row in rows:
+        if row.data is None or row.data.get(key_field) in (None, ""):
+            continue
+        mapped.append((str(row.data[key_field]).strip(),
+                       map_record(config, row.data, frozenset({key_field})).attributes))
+    return mapped
+
+
+def mapped_attributes(*, source: SourceSystem, domain: str) -> set[str]:
+    """The canonical attributes a system's field mappings cover (empty: no mappings)."""
+    return set(source.mappings.filter(domain=domain).values_list("attribute", flat=True))
