@@ -12,6 +12,8 @@ from django.db import transaction
 from mdm.core.errors import Forbidden
 from mdm.core.roles import DATA_STEWARD
 from mdm.demo.dataset import DemoDataset, SourceSpec, build_demo_dataset
+from mdm.publishing.models import Subscription
+from mdm.publishing.services import subscription_upsert
 from mdm.sources.models import FieldMapping, SourceSystem, ValueMap
 from mdm.sources.services import (
     DOMAIN_ORDER,
@@ -31,6 +33,7 @@ class DemoSummary:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     api_keys: dict[str, str] = field(default_factory=dict)
     users: list[tuple[str, str]] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
 
 
 def demo_load(*, seed: int = 7, customers: int = 2000, products: int = 200,
@@ -46,6 +49,7 @@ def demo_load(*, seed: int = 7, customers: int = 2000, products: int = 200,
     for spec in dataset.sources:
         source = demo_source_configure(spec=spec)
         summary.api_keys[spec.code] = source_system_rotate_key(source=source)
+    summary.subscriptions = [demo_subscription(spec=dataset.source("shop"))]
     for spec in dataset.sources:
         summary.counts[spec.code] = _ingest_source(dataset, spec, batch_size, on_progress)
     if with_users:
@@ -70,6 +74,18 @@ def demo_source_configure(*, spec: SourceSpec) -> SourceSystem:
                 source=source, domain=domain, attribute=vm.attribute,
                 source_value=vm.source_value, defaults={"canonical_value": vm.canonical_value})
     return source
+
+
+def demo_subscription(*, spec: SourceSpec) -> Subscription:
+    """The shop pulls customer and product changes in its own field names and codes."""
+    subscriber = SourceSystem.objects.get(code=spec.code)
+    field_map = {}
+    for mappings in spec.mappings.values():
+        for m in mappings:
+            field_map.setdefault(m.attribute, m.source_field)
+    return subscription_upsert(subscriber=subscriber, name="golden-changes",
+                               domains=["customer", "product"], transport="pull",
+                               field_map=field_map)
 
 
 def demo_users_create() -> list[tuple[str, str]]:

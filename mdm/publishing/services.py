@@ -82,6 +82,22 @@ def change_events_emit(*, events: Iterable[EventSpec]) -> list[ChangeEvent]:
     return rows
 
 
+@transaction.atomic
+def subscription_upsert(*, subscriber: Any, name: str, **settings: Any) -> Subscription:
+    """Create or update a subscriber's subscription by name. A new subscription starts
+    at the current end of the outbox: it receives changes from now on."""
+    subscription = Subscription.objects.filter(subscriber=subscriber, name=name).first()
+    if subscription is None:
+        latest = ChangeEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+        subscription = Subscription(subscriber=subscriber, name=name, fanned_out_seq=latest or 0,
+                                    acked_seq=latest or 0)
+    for field_name, value in settings.items():
+        setattr(subscription, field_name, value)
+    subscription.full_clean(exclude=["subscriber"])
+    subscription.save()
+    return subscription
+
+
 # --- fan-out ---------------------------------------------------------------------------
 
 @transaction.atomic

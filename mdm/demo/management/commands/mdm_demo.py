@@ -46,6 +46,9 @@ class Command(BaseCommand):
                            for domain, model in GOLDEN_MODELS.items())
         self.stdout.write(f"golden records: {golden}; quarantined source records: "
                           f"{quarantined_records().count()}")
+        for subscription in summary.subscriptions:
+            self.stdout.write(f"{subscription.subscriber.code} pulls changes: GET /api/v1/"
+                              f"subscriptions/{subscription.pk}/changes/ (with its key)")
         self.stdout.write("API keys (Authorization: Token <key>):")
         for source, key in summary.api_keys.items():
             self.stdout.write(f"  {source}: {key}")
