@@ -24,3 +24,13 @@ class HasModelPerms(BasePermission):
         perms = view.read_perms if request.method in ("GET", "HEAD", "OPTIONS") \
             else view.write_perms
         return user.has_perms(perms)
+
+
+def may_act_on_domain(user: Any, domain: str) -> bool:
+    """Stewards work only on their domains (a StewardScope with domains; none: all)."""
+    if user.is_superuser:
+        return True
+    from mdm.stewardship.models import StewardScope
+
+    scope = StewardScope.objects.filter(user_id=user.pk).first()
+    return scope is None or not scope.domains or domain in scope.domains

@@ -4,7 +4,14 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 
-from mdm.golden.api import GoldenRecordDetailView, GoldenRecordHistoryView, GoldenRecordListView
+from mdm.golden.api import (
+    GoldenMergeView,
+    GoldenRecordDetailView,
+    GoldenRecordHistoryView,
+    GoldenRecordListView,
+    GoldenRevertView,
+    GoldenUnmergeView,
+)
 from mdm.publishing.api import (
     SubscriptionAckView,
     SubscriptionAdviceView,
@@ -15,6 +22,14 @@ from mdm.publishing.api import (
     SubscriptionReplayView,
 )
 from mdm.sources.api import QuarantineListView, QuarantineReprocessView, SourceRecordsIngestView
+from mdm.stewardship.api import (
+    ChangeRequestDecideView,
+    ChangeRequestListView,
+    ConflictBulkResolveView,
+    ConflictListView,
+    ConflictResolveView,
+    NotificationListView,
+)
 
 v1 = [
     path("auth/token/", ObtainAuthToken.as_view(), name="auth-token"),
@@ -22,10 +37,26 @@ v1 = [
     path("quarantine/", QuarantineListView.as_view(), name="quarantine"),
     path("quarantine/reprocess/", QuarantineReprocessView.as_view(), name="quarantine-reprocess"),
     path("golden/<str:domain>/", GoldenRecordListView.as_view(), name="golden-list"),
+    path("golden/<str:domain>/merge/", GoldenMergeView.as_view(), name="golden-merge"),
+    path("golden/<str:domain>/<str:golden_id>/unmerge/", GoldenUnmergeView.as_view(),
+         name="golden-unmerge"),
+    path("golden/<str:domain>/<str:golden_id>/revert/", GoldenRevertView.as_view(),
+         name="golden-revert"),
     path("golden/<str:domain>/<str:golden_id>/", GoldenRecordDetailView.as_view(),
          name="golden-detail"),
     path("golden/<str:domain>/<str:golden_id>/history/", GoldenRecordHistoryView.as_view(),
          name="golden-history"),
+    path("conflicts/", ConflictListView.as_view(), name="conflicts"),
+    path("conflicts/bulk-resolve/", ConflictBulkResolveView.as_view(),
+         name="conflicts-bulk-resolve"),
+    path("conflicts/<int:conflict_id>/resolve/", ConflictResolveView.as_view(),
+         name="conflict-resolve"),
+    path("change-requests/", ChangeRequestListView.as_view(), name="change-requests"),
+    path("change-requests/<int:change_request_id>/approve/",
+         ChangeRequestDecideView.as_view(approve=True), name="change-request-approve"),
+    path("change-requests/<int:change_request_id>/reject/",
+         ChangeRequestDecideView.as_view(approve=False), name="change-request-reject"),
+    path("notifications/", NotificationListView.as_view(), name="notifications"),
     path("subscriptions/<int:subscription_id>/changes/", SubscriptionChangesView.as_view(),
          name="subscription-changes"),
     path("subscriptions/<int:subscription_id>/ack/", SubscriptionAckView.as_view(),

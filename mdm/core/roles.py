@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 
 DATA_STEWARD = "data_steward"
+APPROVER = "approver"
 AUDITOR = "auditor"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -16,6 +17,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "golden.view_contract", "publishing.view_changeevent",
         "publishing.view_subscription", "publishing.view_delivery",
         "publishing.change_subscription",
+        "stewardship.view_conflict", "stewardship.change_conflict",
+        "stewardship.view_changerequest", "stewardship.view_notification",
+        "golden.change_customer", "golden.change_product", "golden.change_contract",
+    ],
+    APPROVER: [
+        "golden.view_customer", "golden.view_product", "golden.view_contract",
+        "stewardship.view_conflict", "stewardship.view_changerequest",
+        "stewardship.change_changerequest", "stewardship.view_notification",
     ],
     AUDITOR: [
         "sources.view_sourcesystem", "sources.view_fieldmapping", "sources.view_valuemap",
@@ -23,6 +32,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sources.view_rejectedrecord", "golden.view_customer", "golden.view_product",
         "golden.view_contract", "publishing.view_changeevent",
         "publishing.view_subscription", "publishing.view_delivery",
+        "stewardship.view_conflict", "stewardship.view_changerequest",
+        "stewardship.view_conflictpolicy",
     ],
 }
 

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from mdm.golden.models import Contract, Customer, Product
+from mdm.golden.models import Contract, Customer, MergeLink, Product, SurvivorshipRuleConfig
 
 
 class GoldenAdmin(SimpleHistoryAdmin):
@@ -42,3 +42,17 @@ class ContractAdmin(GoldenAdmin):
     list_display = ["contract_number", "customer", "amount", "currency", "contract_status",
                     "status", "version"]
     search_fields = ["contract_number"]
+
+
+@admin.register(SurvivorshipRuleConfig)
+class SurvivorshipRuleConfigAdmin(SimpleHistoryAdmin):
+    list_display = ["domain", "attribute", "strategy", "source_priority", "fallback", "is_active"]
+    list_filter = ["domain", "strategy", "is_active"]
+    search_fields = ["attribute"]
+
+
+@admin.register(MergeLink)
+class MergeLinkAdmin(admin.ModelAdmin):
+    list_display = ["domain", "survivor_id", "merged_id", "merged_by", "merged_at", "undone_at"]
+    list_filter = ["domain"]
+    readonly_fields = [f.name for f in MergeLink._meta.fields]

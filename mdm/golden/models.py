@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from mdm.core.domains import DOMAIN_CHOICES
 from mdm.core.history import history
+from mdm.golden.rules import FALLBACK_CHOICES, MOST_RECENT, STRATEGY_CHOICES, rule_config_errors
 
 
 class GoldenRecord(models.Model):
@@ -26,6 +29,12 @@ class GoldenRecord(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     merged_into = models.UUIDField(null=True, blank=True)
     lineage = models.JSONField(default=dict, blank=True)
+    pins = models.JSONField(
+        default=dict, blank=True,
+        help_text="steward overrides: attribute → {value, by, at, reason}; win until unpinned")
+    holds = models.JSONField(
+        default=dict, blank=True,
+        help_text="attribute → {value, change_request}: kept while a change awaits approval")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,3 +112,52 @@ class Contract(GoldenRecord):
 
     def __str__(self) -> str:
         return self.contract_number or str(self.id)
+
+
+class MergeLink(models.Model):
+    """One merge: which golden record was merged into which, and which source records moved.
+    The merge tree that unmerge walks back."""
+
+    domain = models.CharField(max_length=20)
+    survivor_id = models.UUIDField(db_index=True)
+    merged_id = models.UUIDField(db_index=True)
+    source_record_ids = models.JSONField(default=list)
+    merged_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    merged_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+
+class SurvivorshipRuleConfig(models.Model):
+    """How one golden attribute's value is chosen (see ``mdm.golden.rules``)."""
+
+    domain = models.CharField(max_length=20, choices=DOMAIN_CHOICES)
+    attribute = models.CharField(max_length=60)
+    strategy = models.CharField(max_length=20, choices=STRATEGY_CHOICES)
+    source_priority = models.JSONField(default=list, blank=True,
+                                       help_text="Source codes, most trusted first "
+                                       "(source_priority only).")
+    fallback = models.CharField(max_length=20, choices=FALLBACK_CHOICES, default=MOST_RECENT,
+                                help_text="Settles ties between different values.")
+    is_active = models.BooleanField(default=True)
+
+    history = history()
+
+    class Meta:
+        ordering = ["domain", "attribute", "id"]
+        constraints = [models.UniqueConstraint(fields=["domain", "attribute"],
+                                               condition=models.Q(is_active=True),
+                                               name="one_active_survivorship_rule")]
+
+    def __str__(self) -> str:
+        return f"{self.domain}.{self.attribute} {self.strategy}"
+
+    def clean(self) -> None:
+        errors = rule_config_errors(self.domain, self.attribute, self.strategy,
+                                    self.source_priority, self.fallback)
+        if errors:
+            raise ValidationError(errors)

@@ -66,3 +66,10 @@ def golden_values(record: GoldenRecord) -> dict[str, Any]:
         if value not in (None, "", []):
             values[golden_attribute_name(attribute)] = value
     return values
+
+
+def canonical_values(record: GoldenRecord, domain: str) -> dict[str, Any]:
+    """A golden record's values keyed by canonical attribute (``customer_ref`` holds the
+    golden customer id), for comparing with freshly survived values."""
+    return {attribute: to_canonical(getattr(record, column))
+            for attribute, column in attribute_columns(domain).items()}

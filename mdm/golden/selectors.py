@@ -96,3 +96,26 @@ def golden_lineage_explained(record: GoldenRecord) -> dict[str, Any]:
         else:
             explained[attribute] = explain(entry)
     return explained
+
+
+def golden_record_resolve(*, domain: str, golden_id: uuid.UUID | str) -> tuple[GoldenRecord, str]:
+    """The record for an id, following merge pointers to the survivor; also says which id
+    was asked for when it was merged away ("" when not)."""
+    record = golden_record_get(domain=domain, golden_id=golden_id)
+    asked = ""
+    hops = 0
+    while record.status == GoldenRecord.Status.MERGED and record.merged_into and hops < 50:
+        asked = asked or str(record.id)
+        record = golden_record_get(domain=domain, golden_id=record.merged_into)
+        hops += 1
+    return record, asked
+
+
+def golden_record_as_of(*, domain: str, golden_id: uuid.UUID | str, at: Any) -> GoldenRecord:
+    """The record as it was at a past time (from its history)."""
+    record = golden_record_get(domain=domain, golden_id=golden_id)
+    past = record.history.filter(history_date__lte=at).order_by("-history_date",
+                                                               "-history_id").first()
+    if past is None:
+        raise NotFound(f"{domain} {golden_id} did not exist yet at {at.isoformat()}.")
+    return past.instance

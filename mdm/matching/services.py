@@ -77,6 +77,12 @@ def match_keys_index(*, domain: str,
     return len(rows)
 
 
+def match_keys_repoint(*, record_ids: Sequence[int], golden_id: uuid.UUID) -> int:
+    """The records moved to another golden record (merge, unmerge): so do their keys."""
+    return MatchKey.objects.filter(source_record_id__in=list(record_ids)) \
+        .update(golden_id=golden_id)
+
+
 def _indexed_goldens(domain: str,
                      keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, uuid.UUID]]:
     """For each key already indexed: (oldest index row id, its golden id)."""

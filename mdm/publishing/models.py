@@ -128,8 +128,8 @@ class Delivery(models.Model):
         ordering = ["subscription", "seq"]
         constraints = [models.UniqueConstraint(fields=["subscription", "event"],
                                                name="uniq_delivery")]
-        indexes = [models.Index(fields=["subscription", "status", "seq"],
-                                name="delivery_queue")]
+        indexes = [models.Index(fields=["subscription", "seq"], name="delivery_pending",
+                                condition=models.Q(status="pending"))]
 
     def __str__(self) -> str:
         return f"{self.subscription} #{self.seq} {self.status}"

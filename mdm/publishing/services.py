@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 FAN_OUT_CHUNK = 2000
 LEASE_MARGIN_S = 10.0
+SCAN_PAGE = 500
 BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 3600.0
 
@@ -222,15 +223,21 @@ def _sendable(subscription: Subscription, now: datetime) -> list[Delivery]:
     ready: list[Delivery] = []
     pending = Delivery.objects.filter(subscription=subscription,
                                       status=Delivery.Status.PENDING).order_by("seq")
-    for delivery in pending.iterator(chunk_size=500):
-        if delivery.golden_id in blocked:
-            continue
-        if delivery.next_attempt_at and delivery.next_attempt_at > now:
-            blocked.add(delivery.golden_id)
-            continue
-        ready.append(delivery)
-        if len(ready) >= limit:
+    after = -1
+    while len(ready) < limit:
+        page = list(pending.filter(seq__gt=after)[:SCAN_PAGE])
+        for delivery in page:
+            if delivery.golden_id in blocked:
+                continue
+            if delivery.next_attempt_at and delivery.next_attempt_at > now:
+                blocked.add(delivery.golden_id)
+                continue
+            ready.append(delivery)
+            if len(ready) >= limit:
+                break
+        if len(page) < SCAN_PAGE:
             break
+        after = page[-1].seq
     return ready
 
 

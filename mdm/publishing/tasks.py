@@ -25,7 +25,7 @@ def dispatch_outbox() -> dict[str, int]:
     set_request_id()
     created = deliveries_fan_out()
     now = timezone.now()
-    waiting = set(Delivery.objects.filter(status=Delivery.Status.PENDING)
+    waiting = set(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by()
                   .values_list("subscription_id", flat=True).distinct())
     started = 0
     for subscription in Subscription.objects.filter(pk__in=waiting, is_active=True):

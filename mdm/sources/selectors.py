@@ -137,3 +137,14 @@ def feed_rows_canonical(*, source: SourceSystem, domain: str,
 def mapped_attributes(*, source: SourceSystem, domain: str) -> set[str]:
     """The canonical attributes a system's field mappings cover (empty: no mappings)."""
     return set(source.mappings.filter(domain=domain).values_list("attribute", flat=True))
+
+
+def source_record_ids_for_golden(*, domain: str, golden_id: uuid.UUID) -> list[int]:
+    """Every source record linked to a golden record (deleted ones too: they move along)."""
+    return list(SourceRecord.objects.filter(domain=domain, golden_id=golden_id)
+                .order_by("id").values_list("id", flat=True))
+
+
+def source_record_find(*, domain: str, source: str, source_key: str) -> SourceRecord | None:
+    return SourceRecord.objects.filter(domain=domain, source__code=source,
+                                       source_key=source_key).first()

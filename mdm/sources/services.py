@@ -29,7 +29,7 @@ from mdm.core.errors import MDMError, ValidationFailed
 from mdm.core.locks import domain_write_lock
 from mdm.core.middleware import current_request_id
 from mdm.golden.services import golden_records_survive
-from mdm.matching.services import match_keys_index, records_match
+from mdm.matching.services import match_keys_index, match_keys_repoint, records_match
 from mdm.sources.mapping import MappedRecord, MappingConfig, is_empty, map_record, reason
 from mdm.sources.models import IngestBatch, RejectedRecord, SourceRecord, SourceSystem
 from mdm.sources.standardisers import StandardisationError, standardise
@@ -489,3 +489,21 @@ def source_pull(*, source: SourceSystem, from_start: bool = False) -> FeedSummar
     source.last_pull_error = ""
     source.save(update_fields=["pull_cursor", "last_pulled_at", "last_pull_error"])
     return summary
+
+
+# --- relinking (merge / unmerge) -------------------------------------------------------
+
+@transaction.atomic
+def source_records_relink(*, domain: str, record_ids: Sequence[int], golden_id: uuid.UUID,
+                          actor: Any = None, reason: str = "") -> int:
+    """Point source records at another golden record (with history), and their match
+    keys with them. Used by merge and unmerge; survivorship is the caller's next step."""
+    records = list(SourceRecord.objects.select_for_update().filter(pk__in=list(record_ids),
+                                                                   domain=domain))
+    for record in records:
+        record.golden_id = golden_id
+    user = actor if getattr(actor, "pk", None) else None
+    bulk_save_with_history(SourceRecord, updated=records, update_fields=["golden_id"],
+                           user=user, reason=reason)
+    match_keys_repoint(record_ids=[r.pk for r in records], golden_id=golden_id)
+    return len(records)

@@ -122,7 +122,7 @@ def _use_broker(broker: str) -> None:
     except Exception as exc:
         raise CommandError(
             f"bench_publish needs a reachable Celery broker (Redis); {maybe_sanitize_url(broker)}"
-            f" failed: {exc}. Start Redis or pass --broker / CELERY_BROKER_URL.") from exc
+            f" failed ({exc}). Start Redis or pass --broker / CELERY_BROKER_URL.") from exc
     celery_app.conf.broker_url = broker
     celery_app.conf.task_always_eager = False
 
