@@ -16,6 +16,7 @@ from django.test import override_settings
 
 from mdm.golden.models import Contract, Customer
 from mdm.sources.models import SourceRecord
+from mdm.stewardship.models import ChangeRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +64,11 @@ def test_the_demo_loads_its_scenarios_and_is_safe_to_run_again():
         "quarantined"
     contract = Contract.objects.get(contract_number="HT-2026-900001")
     assert contract.customer_id == company.golden_id
-    assert str(contract.amount) == "1250000.00"  # ERP's later business time wins for now
+    # ERP's later 1,250,000 is +25%: held for a finance approver, the golden amount stays
+    assert str(contract.amount) == "1000000.00"
+    request = ChangeRequest.objects.get(golden_id=contract.id)
+    assert request.proposed_value == "1250000.00" and request.status == "pending"
+    assert User.objects.get(username="approver").groups.filter(name="finance_approver").exists()
     assert Customer.objects.filter(status="active").count() > 40
 
     again = io.StringIO()

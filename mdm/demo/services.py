@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from mdm.core.errors import Forbidden
-from mdm.core.roles import DATA_STEWARD
+from mdm.core.roles import APPROVER, DATA_STEWARD
 from mdm.demo.dataset import DemoDataset, SourceSpec, build_demo_dataset
 from mdm.publishing.models import Subscription
 from mdm.publishing.services import subscription_upsert
@@ -22,8 +22,11 @@ from mdm.sources.services import (
     source_records_ingest,
     source_system_rotate_key,
 )
+from mdm.stewardship.models import ConflictPolicy
 
-DEMO_USERS = [("admin", "admin", True), ("steward", "steward", False)]
+DEMO_USERS = [("admin", "admin", True), ("steward", "steward", False),
+              ("approver", "approver", False)]
+FINANCE_APPROVERS = "finance_approver"
 
 
 @dataclass
@@ -50,6 +53,7 @@ def demo_load(*, seed: int = 7, customers: int = 2000, products: int = 200,
         source = demo_source_configure(spec=spec)
         summary.api_keys[spec.code] = source_system_rotate_key(source=source)
     summary.subscriptions = [demo_subscription(spec=dataset.source("shop"))]
+    demo_policies()
     for spec in dataset.sources:
         summary.counts[spec.code] = _ingest_source(dataset, spec, batch_size, on_progress)
     if with_users:
@@ -88,16 +92,28 @@ def demo_subscription(*, spec: SourceSpec) -> Subscription:
                                field_map=field_map)
 
 
+def demo_policies() -> None:
+    """The policy the demo shows: a contract amount change above 10% waits for a finance
+    approver, and the golden amount stays as it was until then."""
+    ConflictPolicy.objects.update_or_create(
+        name="Contract amount change above 10% needs finance approval",
+        defaults={"domain": "contract", "attribute": "amount", "condition": "relative_change",
+                  "params": {"percent": 10}, "severity": "high", "handling": "approve",
+                  "approval_levels": 1, "approver_group": FINANCE_APPROVERS})
+
+
 def demo_users_create() -> list[tuple[str, str]]:
-    stewards = Group.objects.get(name=DATA_STEWARD)
+    """admin (superuser), steward (data steward), approver (finance approver)."""
+    roles = {"steward": [DATA_STEWARD],
+             "approver": [APPROVER, FINANCE_APPROVERS]}
     for username, password, superuser in DEMO_USERS:
         user = User.objects.filter(username=username).first() or User(username=username)
         user.is_staff = True
         user.is_superuser = superuser
         user.set_password(password)
         user.save()
-        if not superuser:
-            user.groups.add(stewards)
+        for group in roles.get(username, []):
+            user.groups.add(Group.objects.get_or_create(name=group)[0])
     return [(u, p) for u, p, _ in DEMO_USERS]
 
 

@@ -119,3 +119,10 @@ def golden_record_as_of(*, domain: str, golden_id: uuid.UUID | str, at: Any) -> 
     if past is None:
         raise NotFound(f"{domain} {golden_id} did not exist yet at {at.isoformat()}.")
     return past.instance
+
+
+def golden_versions(*, domain: str, golden_ids: list[uuid.UUID | None]) -> dict[uuid.UUID, int]:
+    ids = [g for g in golden_ids if g]
+    if not ids:
+        return {}
+    return dict(golden_model(domain).objects.filter(pk__in=ids).values_list("id", "version"))

@@ -102,21 +102,24 @@ def _holds(domain: str, existing: dict[uuid.UUID, GoldenRecord],
     from mdm.stewardship.services import ProposedChange, conflicts_from_changes
 
     proposals = []
-    for golden_id, (values, _) in survived.items():
+    for golden_id, (values, lineage) in survived.items():
         current = existing.get(golden_id)
         if current is None or current.status != GoldenRecord.Status.ACTIVE:
             continue
         before = canonical_values(current, domain)
         after = {name: values.get(name) for name in before.keys() | values.keys()}
+        pinned = {name for name, entry in lineage.items() if entry.get("rule") == "pinned"}
         proposals.append(ProposedChange(golden_id=golden_id, before=before, after=after,
                                         held=dict(current.holds or {}),
-                                        records=linked.get(golden_id, [])))
+                                        records=linked.get(golden_id, []), pinned=pinned))
     return conflicts_from_changes(domain=domain, proposals=proposals,
                                   origin_source=origin_source)
 
 
 def _keep_held(values: dict[str, Any], lineage: dict[str, Any], holds: dict[str, Any]) -> None:
     for attribute, hold in holds.items():
+        if "value" not in hold:
+            continue  # an accepted-change marker, cleared by the policy check
         values[attribute] = hold["value"]
         lineage[attribute] = {"rule": "held", **{k: v for k, v in hold.items() if k != "value"}}
 
@@ -270,14 +273,17 @@ def golden_record_unpin(*, domain: str, golden_id: uuid.UUID | str, attributes: 
 
 @transaction.atomic
 def golden_record_hold_release(*, domain: str, golden_id: uuid.UUID, attribute: str,
-                               keep_current: bool, actor: Any, reason: str) -> None:
-    """End a hold: let survivorship decide again (approved), or pin the held value so it
-    stays (rejected)."""
+                               keep_current: bool, actor: Any, reason: str,
+                               accepted: Any = None) -> None:
+    """End a hold: let survivorship decide again with the ``accepted`` value not questioned
+    by the policies again (approved), or pin the held value so it stays (rejected)."""
     record = _locked(domain, golden_id)
     hold = (record.holds or {}).get(attribute)
     if hold is None:
         return
     record.holds = {k: v for k, v in record.holds.items() if k != attribute}
+    if accepted is not None:
+        record.holds[attribute] = {"accepted": accepted}
     fields = ["holds"]
     if keep_current:
         record.pins = {**(record.pins or {}), attribute: {

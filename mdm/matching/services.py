@@ -31,13 +31,15 @@ def match_keys_of(domain: str, attributes: dict[str, Any]) -> list[tuple[str, st
 def records_match(
     *, domain: str,
     records: Sequence[tuple[Hashable, dict[str, Any], uuid.UUID | None]],
+    ambiguous: list[tuple[Hashable, list[uuid.UUID]]] | None = None,
 ) -> dict[Hashable, uuid.UUID]:
     """Assign a golden id to each ``(ref, attributes, current golden id or None)``.
 
     Records sharing an identifier (with each other or with an indexed record) belong
     together. A record already linked keeps its golden record (golden ids are stable);
     a group of new records joins a linked record of the batch it shares a key with, else
-    the oldest indexed golden record it shares a key with, else one new id.
+    the oldest indexed golden record it shares a key with, else one new id. Records that
+    share keys with more than one golden record are reported in ``ambiguous``.
     """
     keys_by_ref = {ref: match_keys_of(domain, attributes) for ref, attributes, _ in records}
     linked = {ref: golden_id for ref, _, golden_id in records if golden_id}
@@ -48,6 +50,9 @@ def records_match(
         hits += [indexed[k] for ref in refs for k in keys_by_ref[ref] if k in indexed]
         golden_id = min(hits)[1] if hits else uuid.uuid4()
         assigned.update({ref: golden_id for ref in refs if ref not in linked})
+        others = sorted({g for _, g in hits} - {golden_id})
+        if others and ambiguous is not None:
+            ambiguous += [(ref, [golden_id, *others]) for ref in refs if ref not in linked]
     return assigned
 
 

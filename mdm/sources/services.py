@@ -28,6 +28,7 @@ from mdm.core.domains import DOMAINS
 from mdm.core.errors import MDMError, ValidationFailed
 from mdm.core.locks import domain_write_lock
 from mdm.core.middleware import current_request_id
+from mdm.golden.selectors import golden_versions
 from mdm.golden.services import golden_records_survive
 from mdm.matching.services import match_keys_index, match_keys_repoint, records_match
 from mdm.sources.mapping import MappedRecord, MappingConfig, is_empty, map_record, reason
@@ -203,6 +204,10 @@ class _DomainIngest:
         prepared = {i: self._prepare(r, existing.get(r.source_key)) for i, r in latest}
         rules = RuleSet.load(self.source, self.domain,
                              [p.mapped.attributes for p in prepared.values() if p.mapped])
+        self.golden_versions = golden_versions(
+            domain=self.domain, golden_ids=[existing[r.source_key].golden_id for _, r in latest
+                                            if r.base_version is not None
+                                            and r.source_key in existing])
         changed = self._apply(latest, prepared, existing, rules, outcomes)
         self._write(changed, outcomes)
         return outcomes
@@ -289,6 +294,9 @@ class _DomainIngest:
                 continue
             mapped = prep.mapped
             reasons = prep.problems + mapped.reasons + rules.check(mapped.attributes)
+            concurrent = self._stale_base(record, current)
+            if concurrent:
+                reasons.append(concurrent)
             outcome.refused, outcome.ignored_fields = mapped.refused, mapped.ignored_fields
             target.refused_values = mapped.refused
             if reasons:
@@ -303,12 +311,24 @@ class _DomainIngest:
         self._reject(stale)
         return changed
 
+    def _stale_base(self, record: IncomingRecord, current: SourceRecord | None) -> dict | None:
+        """A writer that based its change on an older golden version is not applied."""
+        if record.base_version is None or current is None or current.golden_id is None:
+            return None
+        version = self.golden_versions.get(current.golden_id)
+        if version is None or version <= record.base_version:
+            return None
+        return reason("base_version", f"based on golden version {record.base_version}, but "
+                      f"the golden record is at version {version}: a concurrent write",
+                      value=record.base_version)
+
     def _write(self, changed: dict[int, SourceRecord], outcomes: dict[int, RecordOutcome]) -> None:
         """Link, store with history, index, survive: the set-wise writes of the batch."""
         previous_golden = {i: r.golden_id for i, r in changed.items()}
         active = {i: r for i, r in changed.items() if r.status == SourceRecord.Status.ACTIVE}
+        ambiguous: list[tuple[Any, list]] = []
         assigned = records_match(domain=self.domain, records=[
-            (i, r.attributes, r.golden_id) for i, r in active.items()])
+            (i, r.attributes, r.golden_id) for i, r in active.items()], ambiguous=ambiguous)
         for i, record in active.items():
             record.golden_id = assigned[i]
         new = [r for r in changed.values() if r.pk is None]
@@ -327,6 +347,41 @@ class _DomainIngest:
                                    origin_source=self.source.code, actor=user, caused_at=self.now)
         for i, record in changed.items():
             outcomes[i].golden_id = record.golden_id
+        self._record_conflicts(changed, outcomes, ambiguous)
+
+    def _record_conflicts(self, changed: dict[int, SourceRecord],
+                          outcomes: dict[int, RecordOutcome],
+                          ambiguous: list[tuple[Any, list]]) -> None:
+        """Bad input and refused writes become conflicts stewards see (quarantine keeps
+        the record itself); so do records that fit more than one golden record."""
+        from mdm.stewardship.models import ConflictKind
+        from mdm.stewardship.services import conflict_record
+
+        for i, record in changed.items():
+            origin = {"source": self.source.code, "source_key": record.source_key,
+                      "record": record.pk}
+            for attribute, refused in (outcomes[i].refused or {}).items():
+                conflict_record(kind=ConflictKind.PERMISSION, domain=self.domain,
+                                attribute=attribute, golden_id=record.golden_id,
+                                candidates_=[{"value": refused["value"], **origin}],
+                                detail=refused["reason"])
+            if outcomes[i].outcome != QUARANTINED:
+                continue
+            concurrent = [r for r in record.quarantine_reasons if r["attribute"] == "base_version"]
+            conflict_record(
+                kind=ConflictKind.CONCURRENT_WRITE if concurrent else ConflictKind.VALIDATION,
+                domain=self.domain, attribute=record.quarantine_reasons[0]["attribute"],
+                golden_id=record.golden_id, candidates_=[{"value": r.get("value"), **origin}
+                                                         for r in record.quarantine_reasons],
+                detail="; ".join(r["message"] for r in record.quarantine_reasons))
+        for ref, golden_ids in ambiguous:
+            record = changed[ref]
+            conflict_record(
+                kind=ConflictKind.POTENTIAL_DUPLICATE, domain=self.domain,
+                golden_id=record.golden_id,
+                candidates_=[{"golden_id": str(g)} for g in golden_ids],
+                detail=f"{self.source.code}:{record.source_key} shares identifiers with "
+                       f"{len(golden_ids)} golden records; it joined {record.golden_id}")
 
     def _reject(self, records: list[tuple[IncomingRecord, list[dict]]]) -> None:
         records_reject(source=self.source, batch=self.batch, rejected=[

@@ -36,6 +36,7 @@ class ProposedChange:
     after: dict[str, Any]
     held: dict[str, Any] = field(default_factory=dict)
     records: list[LinkedRecord] = field(default_factory=list)
+    pinned: set[str] = field(default_factory=set)
 
 
 def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
@@ -46,6 +47,8 @@ def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
     needs approval (a ``ChangeRequest`` is opened) or is blocked. Changes a policy
     resolves by survivorship are recorded as auto-resolved conflicts. Attributes already
     held stay held; their pending change request follows the latest proposed value.
+    Pinned values are a steward's decision and approved values were accepted: neither is
+    questioned again.
     """
     policies = _policies(domain, ConflictKind.VALUE_DISAGREEMENT)
     holds: dict[uuid.UUID, dict[str, Any]] = {}
@@ -53,8 +56,16 @@ def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
         held = dict(proposal.held)
         for attribute, after in proposal.after.items():
             before = proposal.before.get(attribute)
-            if attribute in held:
-                _follow(held[attribute], after)
+            if attribute in proposal.pinned:
+                held.pop(attribute, None)  # the steward's pinned value ends any hold
+                continue
+            entry = held.get(attribute)
+            if entry is not None and "accepted" in entry:
+                del held[attribute]
+                if after == entry["accepted"]:
+                    continue
+            elif entry is not None:
+                _follow(entry, after)
                 continue
             policy = _matching_policy(policies, attribute, before, after) if policies else None
             if policy is not None:
@@ -235,7 +246,8 @@ def _finish(request: ChangeRequest, user: AbstractBaseUser, comment: str, *,
                     else request.current_value, "comment": comment})
     golden_record_hold_release(
         domain=request.domain, golden_id=request.golden_id, attribute=request.attribute,
-        keep_current=not approved, actor=user,
+        keep_current=not approved, accepted=request.proposed_value if approved else None,
+        actor=user,
         reason=f"change request #{request.pk} {'approved' if approved else 'rejected'}")
 
 
@@ -264,13 +276,14 @@ def conflict_resolve(*, conflict_id: int, user: AbstractBaseUser, comment: str,
     if conflict.golden_id and conflict.kind == ConflictKind.VALUE_DISAGREEMENT:
         from mdm.golden.services import golden_record_hold_release, golden_record_pin
 
-        golden_record_hold_release(domain=conflict.domain, golden_id=conflict.golden_id,
-                                   attribute=conflict.attribute, keep_current=not use_value,
-                                   actor=user, reason=f"conflict #{conflict.pk} resolved")
-        if use_value:
+        if use_value:  # a pinned value ends the hold
             golden_record_pin(domain=conflict.domain, golden_id=conflict.golden_id,
                               values={conflict.attribute: value}, actor=user,
                               reason=f"conflict #{conflict.pk}: {comment.strip()}")
+        else:
+            golden_record_hold_release(domain=conflict.domain, golden_id=conflict.golden_id,
+                                       attribute=conflict.attribute, keep_current=True,
+                                       actor=user, reason=f"conflict #{conflict.pk} resolved")
     return conflict
 
 
