@@ -340,3 +340,16 @@ def test_concurrent_writers_never_lose_an_update(make_source, ingest):
     golden = Customer.objects.get()
     assert golden.phones == ["+8613800138000"] and golden.segment == "vip"
     assert golden.version == 3 and golden.history.count() == 3
+
+
+def test_two_sources_changing_one_attribute_within_the_window(crm, erp, ingest):
+    ingest(crm, customer("C1", name="张伟", emails="zw@example.com", segment="standard",
+                         at="2026-03-01 10:00:00"))
+    ingest(erp, customer("E1", name="张伟", emails="zw@example.com", segment="vip",
+                         at="2026-03-01 10:00:30"))
+    conflict = Conflict.objects.get(kind="concurrent_write", attribute="segment")
+    assert conflict.severity == "high" and "within 60 s" in conflict.detail
+    assert {c["source"] for c in conflict.candidates} == {"crm", "erp"}
+    ingest(crm, customer("C1", name="张伟", emails="zw@example.com", segment="key",
+                         at="2026-03-02 10:00:00"))
+    assert Conflict.objects.filter(kind="concurrent_write").count() == 1  # a day apart

@@ -111,7 +111,9 @@ def _holds(domain: str, existing: dict[uuid.UUID, GoldenRecord],
         pinned = {name for name, entry in lineage.items() if entry.get("rule") == "pinned"}
         proposals.append(ProposedChange(golden_id=golden_id, before=before, after=after,
                                         held=dict(current.holds or {}),
-                                        records=linked.get(golden_id, []), pinned=pinned))
+                                        records=linked.get(golden_id, []), pinned=pinned,
+                                        lineage_before=current.lineage or {},
+                                        lineage_after=lineage))
     return conflicts_from_changes(domain=domain, proposals=proposals,
                                   origin_source=origin_source)
 

@@ -184,35 +184,50 @@ def subscription_send(*, subscription_id: int, now: datetime | None = None) -> S
     subscription = Subscription.objects.filter(pk=subscription_id).first()
     if subscription is None:
         return summary
-    lease = _lease(subscription)
-    while _claim(subscription_id, lease):
+    length = _lease(subscription)
+    held = _claim(subscription_id, length)
+    while held is not None:
         try:
-            while _send_round(subscription, summary):
-                _claim(subscription_id, lease, renew=True)
+            while (held := _renew(subscription_id, held, length)) is not None:
+                if not _send_round(subscription, summary):
+                    break
         finally:
-            _release(subscription_id)
-        if not _sendable(subscription, timezone.now()):
-            break
+            if held is not None:
+                _release(subscription_id, held)
+        if held is None or not _sendable(subscription, timezone.now()):
+            break  # lost the lease (another sender carries on), or nothing left
+        held = _claim(subscription_id, length)
     return summary
 
 
 def _lease(subscription: Subscription) -> timedelta:
-    """Long enough for one request; renewed after each. A sender that died (a killed
+    """Long enough for one request; renewed before each. A sender that died (a killed
     worker) holds the subscription at most this long before another takes over."""
     return timedelta(seconds=2 * subscription.timeout_seconds + LEASE_MARGIN_S)
 
 
-def _claim(subscription_id: int, lease: timedelta, *, renew: bool = False) -> bool:
+def _claim(subscription_id: int, length: timedelta) -> datetime | None:
+    """Take the subscription's send lease if it is free; the expiry is the owner's token."""
     now = timezone.now()
-    claimable = Subscription.objects.filter(pk=subscription_id, is_active=True,
-                                            transport=Subscription.Transport.WEBHOOK)
-    if not renew:
-        claimable = claimable.filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
-    return bool(claimable.update(sending_until=now + lease))
+    until = now + length
+    taken = Subscription.objects.filter(
+        Q(sending_until__isnull=True) | Q(sending_until__lt=now), pk=subscription_id,
+        is_active=True, transport=Subscription.Transport.WEBHOOK,
+    ).update(sending_until=until)
+    return until if taken else None
 
 
-def _release(subscription_id: int) -> None:
-    Subscription.objects.filter(pk=subscription_id).update(sending_until=None)
+def _renew(subscription_id: int, held: datetime, length: timedelta) -> datetime | None:
+    """Extend our lease; None if it expired and another sender took it over meanwhile."""
+    until = timezone.now() + length
+    kept = Subscription.objects.filter(pk=subscription_id, sending_until=held, is_active=True) \
+        .update(sending_until=until)
+    return until if kept else None
+
+
+def _release(subscription_id: int, held: datetime) -> None:
+    Subscription.objects.filter(pk=subscription_id, sending_until=held) \
+        .update(sending_until=None)
 
 
 def _sendable(subscription: Subscription, now: datetime) -> list[Delivery]:

@@ -152,6 +152,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Publishing after a commit must fail fast when the broker does not answer (the outbox
+# and beat deliver the event later); never hang the request that made the change.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.2}
 # Keep a worker's database connection across tasks (Celery closes it after every task
 # otherwise, and a new PostgreSQL connection costs more than a whole no-op task).
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
@@ -169,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
     "check-sync-lag": {"task": "mdm.publishing.tasks.check_sync_lag", "schedule": 60.0},
     "reconcile-due": {"task": "mdm.publishing.tasks.reconcile_due", "schedule": 600.0},
 }
+
+# Two sources changing one golden attribute within this many seconds (by their own
+# business times) is recorded as a concurrent-write conflict; 0 turns it off.
+MDM_CONCURRENT_WRITE_WINDOW_S = float(os.environ.get("MDM_CONCURRENT_WRITE_WINDOW_S", "60"))
 
 # Ingestion limits.
 MDM_MAX_BATCH_RECORDS = int(os.environ.get("MDM_MAX_BATCH_RECORDS", "1000"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -37,6 +38,8 @@ class ProposedChange:
     held: dict[str, Any] = field(default_factory=dict)
     records: list[LinkedRecord] = field(default_factory=list)
     pinned: set[str] = field(default_factory=set)
+    lineage_before: dict[str, Any] = field(default_factory=dict)
+    lineage_after: dict[str, Any] = field(default_factory=dict)
 
 
 def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
@@ -67,6 +70,8 @@ def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
             elif entry is not None:
                 _follow(entry, after)
                 continue
+            if before != after:
+                _concurrent_sources(domain, proposal, attribute)
             policy = _matching_policy(policies, attribute, before, after) if policies else None
             if policy is not None:
                 hold = _open(domain, proposal, attribute, policy, origin_source)
@@ -75,6 +80,25 @@ def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
         if held:
             holds[proposal.golden_id] = held
     return holds
+
+
+def _concurrent_sources(domain: str, proposal: ProposedChange, attribute: str) -> None:
+    """Two sources changing one attribute within ``MDM_CONCURRENT_WRITE_WINDOW_S`` of each
+    other (by their own business times) is a concurrent write a steward should see."""
+    window = settings.MDM_CONCURRENT_WRITE_WINDOW_S
+    old = proposal.lineage_before.get(attribute) or {}
+    new = proposal.lineage_after.get(attribute) or {}
+    if not window or not old.get("source") or old.get("source") == new.get("source"):
+        return
+    times = {r.id: r.business_time for r in proposal.records}
+    old_at, new_at = times.get(old.get("record")), times.get(new.get("record"))
+    if old_at and new_at and abs((new_at - old_at).total_seconds()) <= window:
+        conflict_record(kind=ConflictKind.CONCURRENT_WRITE, domain=domain, attribute=attribute,
+                        golden_id=proposal.golden_id,
+                        candidates_=candidates(proposal.records, attribute),
+                        current_value=proposal.before.get(attribute),
+                        detail=f"{old['source']} and {new['source']} changed {attribute} "
+                               f"within {window:g} s of each other")
 
 
 def _policies(domain: str, kind: str) -> list[ConflictPolicy]:
