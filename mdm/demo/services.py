@@ -54,10 +54,10 @@ def demo_load(*, seed: int = 7, customers: int = 2000, products: int = 200,
         summary.api_keys[spec.code] = source_system_rotate_key(source=source)
     summary.subscriptions = [demo_subscription(spec=dataset.source("shop"))]
     demo_policies()
+    if with_users:  # before the records arrive, so the alerts find their stewards
+        summary.users = demo_users_create()
     for spec in dataset.sources:
         summary.counts[spec.code] = _ingest_source(dataset, spec, batch_size, on_progress)
-    if with_users:
-        summary.users = demo_users_create()
     return summary
 
 
