@@ -13,6 +13,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mdm.api.input import validated
 from mdm.api.permissions import HasModelPerms, may_act_on_domain
 from mdm.core.domains import DOMAINS
 from mdm.core.errors import Forbidden, NotFound, ValidationFailed
@@ -146,19 +147,18 @@ class GoldenRecordDetailView(DomainMixin, GenericAPIView):
     @extend_schema(operation_id="golden_update", request=GoldenPatchSerializer)
     def patch(self, request: Request, domain: str, golden_id: str) -> Response:
         check_domain(request.user, self.domain)
-        body = GoldenPatchSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(GoldenPatchSerializer, request.data)
         expected = if_match_version(request)
         record = None
-        if body.validated_data["values"]:
+        if body["values"]:
             record = golden_record_pin(domain=self.domain, golden_id=golden_id,
-                                       values=body.validated_data["values"],
-                                       actor=request.user, reason=body.validated_data["reason"],
+                                       values=body["values"],
+                                       actor=request.user, reason=body["reason"],
                                        expected_version=expected)
             expected = None if expected is None else record.version
-        if body.validated_data["unpin"]:
+        if body["unpin"]:
             record = golden_record_unpin(domain=self.domain, golden_id=golden_id,
-                                         attributes=body.validated_data["unpin"],
+                                         attributes=body["unpin"],
                                          actor=request.user, expected_version=expected)
         return _with_etag(Response(self.get_serializer(record).data), record)
 
@@ -187,13 +187,12 @@ class GoldenMergeView(DomainMixin, GenericAPIView):
     @extend_schema(operation_id="golden_merge", request=MergeSerializer)
     def post(self, request: Request, domain: str) -> Response:
         check_domain(request.user, self.domain)
-        body = MergeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        ids = body.validated_data["ids"]
-        survivor = body.validated_data.get("survivor") or ids[0]
+        body = validated(MergeSerializer, request.data)
+        ids = body["ids"]
+        survivor = body.get("survivor") or ids[0]
         record = golden_records_merge(domain=self.domain, survivor_id=survivor,
                                       merged_ids=[i for i in ids if i != survivor],
-                                      actor=request.user, reason=body.validated_data["reason"])
+                                      actor=request.user, reason=body["reason"])
         return _with_etag(Response(self.get_serializer(record).data), record)
 
 
@@ -210,11 +209,10 @@ class GoldenUnmergeView(DomainMixin, GenericAPIView):
     @extend_schema(operation_id="golden_unmerge", request=UnmergeSerializer)
     def post(self, request: Request, domain: str, golden_id: str) -> Response:
         check_domain(request.user, self.domain)
-        body = UnmergeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(UnmergeSerializer, request.data)
         remaining, split = golden_record_unmerge(
             domain=self.domain, golden_id=golden_id, actor=request.user,
-            source=body.validated_data["source"], source_key=body.validated_data["source_key"])
+            source=body["source"], source_key=body["source_key"])
         return Response({"remaining": self.get_serializer(remaining).data,
                          "split_off": self.get_serializer(split).data})
 
@@ -231,10 +229,9 @@ class GoldenRevertView(DomainMixin, GenericAPIView):
     @extend_schema(operation_id="golden_revert", request=RevertSerializer)
     def post(self, request: Request, domain: str, golden_id: str) -> Response:
         check_domain(request.user, self.domain)
-        body = RevertSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(RevertSerializer, request.data)
         record = golden_record_revert(domain=self.domain, golden_id=golden_id,
-                                      version=body.validated_data["version"],
+                                      version=body["version"],
                                       actor=request.user,
                                       expected_version=if_match_version(request))
         return _with_etag(Response(self.get_serializer(record).data), record)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mdm.api.input import validated
 from mdm.api.permissions import is_source
 from mdm.core.errors import Forbidden, NotFound
 from mdm.publishing.models import Delivery, ReconciliationRun, Subscription
@@ -54,12 +55,11 @@ class SubscriptionChangesView(APIView):
     @extend_schema(parameters=[ChangesQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, subscription_id: int) -> Response:
         subscription = subscription_for(request, subscription_id, write=False)
-        query = ChangesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = validated(ChangesQuery, request.query_params)
         changes = subscription_changes(subscription=subscription,
-                                       after=query.validated_data.get("after"),
-                                       limit=query.validated_data["limit"])
-        last = changes[-1].seq if changes else query.validated_data.get(
+                                       after=query.get("after"),
+                                       limit=query["limit"])
+        last = changes[-1].seq if changes else query.get(
             "after", subscription.acked_seq)
         return Response({"changes": [d.payload for d in changes], "last_seq": last,
                          "acked_seq": subscription.acked_seq})
@@ -75,10 +75,9 @@ class SubscriptionAckView(APIView):
     @extend_schema(request=AckBody, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = subscription_for(request, subscription_id, write=True)
-        body = AckBody(data=request.data)
-        body.is_valid(raise_exception=True)
-        acked = subscription_ack(subscription=subscription, seq=body.validated_data["seq"])
-        return Response({"acked_seq": body.validated_data["seq"], "acknowledged": acked})
+        body = validated(AckBody, request.data)
+        acked = subscription_ack(subscription=subscription, seq=body["seq"])
+        return Response({"acked_seq": body["seq"], "acknowledged": acked})
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -111,9 +110,8 @@ class SubscriptionReplayView(APIView):
     @extend_schema(request=ReplayBody, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = subscription_for(request, subscription_id, write=True)
-        body = ReplayBody(data=request.data)
-        body.is_valid(raise_exception=True)
-        count = deliveries_replay(subscription=subscription, ids=body.validated_data.get("ids"))
+        body = validated(ReplayBody, request.data)
+        count = deliveries_replay(subscription=subscription, ids=body.get("ids"))
         return Response({"replayed": count})
 
 
@@ -147,11 +145,10 @@ class SubscriptionReconcileView(APIView):
     @extend_schema(request=ReconcileBody, responses=ReconciliationSerializer)
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = subscription_for(request, subscription_id, write=True)
-        body = ReconcileBody(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(ReconcileBody, request.data)
         run = subscription_reconcile(subscription=subscription,
-                                     checksums=body.validated_data.get("records"),
-                                     republish=body.validated_data["republish"])
+                                     checksums=body.get("records"),
+                                     republish=body["republish"])
         return Response(ReconciliationSerializer(run).data)
 
     @extend_schema(responses=ReconciliationSerializer(many=True))
@@ -171,7 +168,6 @@ class SubscriptionAdviceView(APIView):
     @extend_schema(parameters=[AdviceQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, subscription_id: int) -> Response:
         subscription = subscription_for(request, subscription_id, write=False)
-        query = AdviceQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        window = timedelta(hours=query.validated_data["window_hours"])
+        query = validated(AdviceQuery, request.query_params)
+        window = timedelta(hours=query["window_hours"])
         return Response(subscription_advice(subscription=subscription, window=window))

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mdm.api.input import validated
 from mdm.api.parsers import ExactJSONParser
 from mdm.api.permissions import HasModelPerms, is_source
 from mdm.core.domains import DOMAIN_CHOICES
@@ -115,13 +116,12 @@ class SourceRecordsIngestView(APIView):
             raise PayloadTooLarge(f"A batch holds at most {limit} records; this one has "
                                   f"{len(records)}. Split it.",
                                   fields={"records": [f"at most {limit} records"]})
-        envelope = IngestBatchSerializer(data=request.data)
-        envelope.is_valid(raise_exception=True)
+        envelope = validated(IngestBatchSerializer, request.data)
         incoming = [IncomingRecord(source_key=r["source_key"], domain=r["domain"],
                                    fields=r["attributes"],
                                    source_updated_at=r["source_updated_at"],
                                    deleted=r["deleted"], base_version=r["base_version"])
-                    for r in envelope.validated_data["records"]]
+                    for r in envelope["records"]]
         result = source_records_ingest(source=source, records=incoming, channel="api",
                                        origin=request.path,
                                        actor=None if is_source(request.user) else request.user)
@@ -181,9 +181,8 @@ class QuarantineReprocessView(APIView):
 
     @extend_schema(request=ReprocessSerializer, responses=IngestResultSerializer(many=True))
     def post(self, request: Request) -> Response:
-        body = ReprocessSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        body = validated(ReprocessSerializer, request.data)
+        data = body
         if not data.get("ids") and not data.get("source"):
             raise ValidationFailed("Name the records: ids, or a source (and domain).",
                                    fields={"ids": ["ids or source is required"]})

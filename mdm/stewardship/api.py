@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mdm.api.input import validated
 from mdm.api.permissions import HasModelPerms, may_act_on_domain
 from mdm.core.errors import Forbidden, ValidationFailed
 from mdm.stewardship.models import ChangeRequest, Conflict, Notification, Severity
@@ -66,13 +67,12 @@ class ConflictResolveView(APIView):
 
     @extend_schema(request=ResolveSerializer, responses=ConflictSerializer)
     def post(self, request: Request, conflict_id: int) -> Response:
-        body = ResolveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(ResolveSerializer, request.data)
         _check_conflict_domain(request.user, conflict_id)
         conflict = conflict_resolve(conflict_id=conflict_id, user=request.user,
-                                    comment=body.validated_data["comment"],
-                                    value=body.validated_data.get("value"),
-                                    use_value="value" in body.validated_data)
+                                    comment=body["comment"],
+                                    value=body.get("value"),
+                                    use_value="value" in body)
         return Response(ConflictSerializer(conflict).data)
 
 
@@ -89,9 +89,8 @@ class ConflictBulkResolveView(APIView):
 
     @extend_schema(request=BulkResolveSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        body = BulkResolveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        ids = body.validated_data["ids"]
+        body = validated(BulkResolveSerializer, request.data)
+        ids = body["ids"]
         risky = list(Conflict.objects.filter(pk__in=ids).exclude(severity__in=BULK_SEVERITIES)
                      .values_list("pk", flat=True))
         if risky:
@@ -100,7 +99,7 @@ class ConflictBulkResolveView(APIView):
         for conflict_id in ids:
             _check_conflict_domain(request.user, conflict_id)
         resolved = [conflict_resolve(conflict_id=i, user=request.user,
-                                     comment=body.validated_data["comment"]).pk for i in ids]
+                                     comment=body["comment"]).pk for i in ids]
         return Response({"resolved": resolved})
 
 
@@ -151,11 +150,10 @@ class ChangeRequestDecideView(APIView):
 
     @extend_schema(request=DecideSerializer, responses=ChangeRequestSerializer)
     def post(self, request: Request, change_request_id: int) -> Response:
-        body = DecideSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(DecideSerializer, request.data)
         decide = change_request_approve if self.approve else change_request_reject
         result = decide(change_request_id=change_request_id, user=request.user,
-                        comment=body.validated_data["comment"])
+                        comment=body["comment"])
         return Response(ChangeRequestSerializer(ChangeRequest.objects.get(pk=result.pk)).data)
 
 
