@@ -1,4 +1,5 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from mdm.publishing.models import ChangeEvent, Delivery, ReconciliationRun, Subscription
 
@@ -12,7 +13,7 @@ class ChangeEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(SimpleHistoryAdmin):
     list_display = ["subscriber", "name", "domains", "mode", "transport", "is_active",
                     "fanned_out_seq", "acked_seq", "last_sent_at"]
     list_filter = ["mode", "transport", "is_active"]

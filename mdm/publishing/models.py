@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 
 from mdm.core.domains import DOMAIN_CHOICES
+from mdm.core.history import history
 
 
 class ChangeEvent(models.Model):
@@ -91,6 +92,10 @@ class Subscription(models.Model):
                                        help_text="pull feed: acknowledged up to here")
     last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     sending_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    history = history(excluded_fields=["fanned_out_seq", "acked_seq", "last_sent_at",
+                                       "sending_until", "last_reconciled_at",
+                                       "slo_breached_since"])
 
     class Meta:
         ordering = ["subscriber", "name"]
