@@ -6,8 +6,8 @@ itself: one converter per column, derived once per model, instead of Django's pe
 from the table's sequence first, so callers still get ``obj.pk``. Updates ``COPY`` the new
 values into a temporary table and apply them with one ``UPDATE ... FROM``. History rows
 carry the same columns django-simple-history's own ``bulk_update_with_history`` writes.
-A model with a field this module cannot format (or any other database) takes Django's
-path. Everything runs inside the caller's transaction.
+Other databases (SQLite for the embedded default) take Django's bulk paths. Everything
+runs inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.models.expressions import Value
 from django.utils import timezone
-from psycopg2.extras import execute_values
 from simple_history.utils import get_history_manager_for_model
 
 from mdm.core.history import bulk_history_attrs
@@ -48,9 +47,6 @@ def bulk_update_rows(model: type[models.Model], objs: Sequence[models.Model],
     meta = model._meta
     columns = [meta.pk, *(meta.get_field(name) for name in fields)]
     converters = _converters(model, tuple(f.attname for f in columns))
-    if converters is None:
-        _update_values(model, objs, columns)
-        return
     data = _copy_data(map(_getter([f.attname for f in columns]), objs), converters)
     qn = connection.ops.quote_name
     temp = qn(f"_bulk_update_{meta.db_table}"[:63])
@@ -76,11 +72,7 @@ def bulk_insert_rows(model: type[models.Model], objs: Sequence[models.Model]) ->
         return
     meta = model._meta
     fields = list(meta.concrete_fields)
-    converters = _converters(model, tuple(f.attname for f in fields))
-    if converters is None:
-        _insert_values(model, objs)
-    else:
-        _insert_copy(model, objs, fields, converters)
+    _insert_copy(model, objs, fields, _converters(model, tuple(f.attname for f in fields)))
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
 
@@ -104,9 +96,6 @@ def history_rows_insert(model: type[models.Model], objs: Sequence[models.Model],
     tracked = [f for f in fields if f.attname not in extra]
     constant = [f for f in fields if f.attname in extra]
     converters = _converters(historical, tuple(f.attname for f in [*tracked, *constant]))
-    if converters is None:
-        _history_values(historical, objs, fields, extra)
-        return
     suffix = "\t".join(_NULL if extra[f.attname] is None else convert(extra[f.attname])
                        for f, convert in zip(constant, converters[len(tracked):], strict=True))
     data = _copy_data(map(_getter([f.attname for f in tracked]), objs),
@@ -187,16 +176,22 @@ def _getter(attnames: list[str]) -> Callable[[Any], tuple]:
     return attrgetter(*attnames)
 
 
-_CONVERTERS: dict[tuple[type[models.Model], tuple[str, ...]], list[Converter] | None] = {}
+_CONVERTERS: dict[tuple[type[models.Model], tuple[str, ...]], list[Converter]] = {}
 
 
-def _converters(model: type[models.Model], attnames: tuple[str, ...]) -> list[Converter] | None:
-    """The COPY converter of each column (by attname), or None if one cannot be formatted."""
+def _converters(model: type[models.Model], attnames: tuple[str, ...]) -> list[Converter]:
+    """The COPY converter of each column (by attname); built once per model and columns."""
     key = (model, attnames)
     if key not in _CONVERTERS:
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
-        converters = [_converter(by_attname[name]) for name in attnames]
-        _CONVERTERS[key] = None if None in converters else converters
+        converters = []
+        for name in attnames:
+            converter = _converter(by_attname[name])
+            if converter is None:
+                raise TypeError(f"{model.__name__}.{name}: bulk writes cannot format a "
+                                f"{type(by_attname[name]).__name__}; add it to _converter")
+            converters.append(converter)
+        _CONVERTERS[key] = converters
     return _CONVERTERS[key]
 
 
@@ -270,53 +265,3 @@ _INTEGER_FIELDS = {models.IntegerField, models.BigIntegerField, models.SmallInte
                    models.PositiveIntegerField, models.PositiveBigIntegerField,
                    models.PositiveSmallIntegerField, models.AutoField, models.BigAutoField,
                    models.SmallAutoField}
-
-
-# --- Django's values, for fields this module does not format -----------------------------
-
-
-def _update_values(model: type[models.Model], objs: Sequence[models.Model],
-                   columns: list[models.Field]) -> None:
-    meta = model._meta
-    pk = columns[0]
-    assignments = ", ".join(
-        f'"{f.column}" = v."{f.column}"::{f.db_type(connection)}' for f in columns[1:])
-    names = ", ".join(f'"{f.column}"' for f in columns)
-    sql = (f'UPDATE "{meta.db_table}" AS t SET {assignments} FROM (VALUES %s) AS v({names}) '
-           f'WHERE t."{pk.column}" = v."{pk.column}"::{pk.db_type(connection)}')
-    rows = [tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns)
-            for obj in objs]
-    with connection.cursor() as cursor:
-        execute_values(cursor.cursor, sql, rows, page_size=BATCH)
-
-
-def _insert_values(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    meta = model._meta
-    auto_pk = isinstance(meta.pk, models.AutoField) and getattr(objs[0], meta.pk.attname) is None
-    fields = [f for f in meta.concrete_fields if not (auto_pk and f.primary_key)]
-    rows = [tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
-            for obj in objs]
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    sql = f'INSERT INTO "{meta.db_table}" ({names}) VALUES %s'
-    with connection.cursor() as cursor:
-        if auto_pk:
-            ids = execute_values(cursor.cursor, f'{sql} RETURNING "{meta.pk.column}"', rows,
-                                 page_size=BATCH, fetch=True)
-            for obj, (pk,) in zip(objs, ids, strict=True):
-                setattr(obj, meta.pk.attname, pk)
-        else:
-            execute_values(cursor.cursor, sql, rows, page_size=BATCH)
-
-
-def _history_values(historical: type[models.Model], objs: Sequence[models.Model],
-                    fields: list[models.Field], extra: dict[str, Any]) -> None:
-    rows = [
-        tuple(f.get_db_prep_save(extra[f.attname] if f.attname in extra
-                                 else getattr(obj, f.attname), connection) for f in fields)
-        for obj in objs
-    ]
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    with connection.cursor() as cursor:
-        execute_values(cursor.cursor,
-                       f'INSERT INTO "{historical._meta.db_table}" ({names}) VALUES %s',
-                       rows, page_size=BATCH)
