@@ -264,3 +264,17 @@ def test_the_pull_feed_and_its_acknowledged_cursor(crm, make_source, ingest, sou
     assert source_client(crm).get(f"{url}/changes/").status_code == 403
     lag = client.get(f"{url}/lag/").json()
     assert lag["deliveries"] == 3 and lag["pending"] == 2 and lag["p95_ms"] >= 0
+
+
+def test_a_backlog_larger_than_one_pass_drains_in_one_dispatch(crm, make_source, ingest,
+                                                               monkeypatch):
+    from mdm.publishing import services
+    from mdm.publishing.tasks import dispatch_outbox
+
+    monkeypatch.setattr(services, "FAN_OUT_CHUNK", 3)
+    bi = make_source("bi", is_source=False, is_subscriber=True)
+    subscription = subscribe(bi, transport="pull")
+    ingest(crm, *[(f"C-{i}", "customer", {"客户名称": f"客户{i}"}) for i in range(8)])
+    assert not deliveries_fan_out().caught_up
+    assert dispatch_outbox.apply().get()["fanned_out"] == 5
+    assert subscription.deliveries.count() == 8

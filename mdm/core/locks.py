@@ -4,6 +4,9 @@ Every transaction that changes golden records of a domain holds that domain's wr
 (exclusive) until it commits; the outbox fan-out takes all of them shared. So when the
 fan-out reads the outbox, no transaction holding a lower, uncommitted sequence number can
 still be running, and no event is ever skipped. (SQLite serialises all writes anyway.)
+
+Locks are always taken in the order of ``DOMAINS`` (customer, product, contract: contracts
+refer to customers), by every writer and by the fan-out, so they cannot deadlock.
 """
 
 from __future__ import annotations
@@ -12,7 +15,12 @@ from django.db import connection
 
 from mdm.core.domains import DOMAINS
 
-_LOCK_IDS = {name: 7_300 + position for position, name in enumerate(sorted(DOMAINS), start=1)}
+_LOCK_IDS = {name: 7_300 + position for position, name in enumerate(DOMAINS, start=1)}
+
+
+def in_lock_order(domains: set[str]) -> list[str]:
+    """The domains in the one order every lock holder takes them in."""
+    return [name for name in DOMAINS if name in domains]
 
 
 def domain_write_lock(domain: str) -> None:
@@ -26,5 +34,5 @@ def all_domains_read_lock() -> None:
     """Wait for every in-flight golden write to commit; hold new ones off until we end."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for lock_id in sorted(_LOCK_IDS.values()):
-                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [lock_id])
+            for domain in DOMAINS:
+                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_LOCK_IDS[domain]])

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from mdm.core.bulk import bulk_insert_rows
 from mdm.core.errors import Conflict, ValidationFailed
-from mdm.core.locks import all_domains_read_lock, domain_write_lock
+from mdm.core.locks import all_domains_read_lock, domain_write_lock, in_lock_order
 from mdm.core.middleware import current_request_id
 from mdm.publishing.models import ChangeEvent, Delivery, DeliveryAttempt, Subscription
 from mdm.publishing.payloads import (
@@ -73,7 +73,7 @@ def change_events_emit(*, events: Iterable[EventSpec]) -> list[ChangeEvent]:
                     audience=e.audience)
         for e in events
     ]
-    for domain in sorted({row.domain for row in rows}):
+    for domain in in_lock_order({row.domain for row in rows}):
         domain_write_lock(domain)  # see mdm.core.locks: the fan-out must not skip it
     bulk_insert_rows(ChangeEvent, rows)
     if rows:
@@ -101,26 +101,39 @@ def subscription_upsert(*, subscriber: Any, name: str, **settings: Any) -> Subsc
 
 # --- fan-out ---------------------------------------------------------------------------
 
-@transaction.atomic
-def deliveries_fan_out() -> dict[int, int]:
-    """Turn outbox events past each subscription's cursor into deliveries.
+@dataclass
+class FanOut:
+    """One fan-out pass: outbox events read and deliveries created, per subscription."""
 
-    Returns ``subscription id → deliveries created``. Waits for in-flight golden writes
-    to commit first, so no event with a lower sequence number can appear later.
-    """
+    read: dict[int, int] = field(default_factory=dict)
+    created: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def caught_up(self) -> bool:
+        return all(n < FAN_OUT_CHUNK for n in self.read.values())
+
+
+@transaction.atomic
+def deliveries_fan_out() -> FanOut:
+    """Turn outbox events past each subscription's cursor into deliveries (up to
+    ``FAN_OUT_CHUNK`` per subscription; call again until ``caught_up``). Waits for
+    in-flight golden writes to commit first, so no event with a lower sequence number
+    can appear later."""
     all_domains_read_lock()
-    created: dict[int, int] = {}
+    result = FanOut()
     for subscription in Subscription.objects.select_for_update(skip_locked=True) \
             .filter(is_active=True).select_related("subscriber"):
-        created[subscription.pk] = _fan_out_one(subscription)
-    return created
+        result.read[subscription.pk], result.created[subscription.pk] = \
+            _fan_out_one(subscription)
+    return result
 
 
-def _fan_out_one(subscription: Subscription) -> int:
+def _fan_out_one(subscription: Subscription) -> tuple[int, int]:
+    """(events read, deliveries created) for one subscription."""
     events = list(ChangeEvent.objects.filter(seq__gt=subscription.fanned_out_seq)
                   .order_by("seq")[:FAN_OUT_CHUNK])
     if not events:
-        return 0
+        return 0, 0
     mapping = OutboundMapping(subscription, outbound_codes(source=subscription.subscriber))
     wanted = [e for e in events if _wants(subscription, e)]
     views = _subscriber_views(subscription, wanted)
@@ -138,7 +151,7 @@ def _fan_out_one(subscription: Subscription) -> int:
     bulk_insert_rows(Delivery, deliveries)
     subscription.fanned_out_seq = events[-1].seq
     subscription.save(update_fields=["fanned_out_seq"])
-    return len(deliveries)
+    return len(events), len(deliveries)
 
 
 def _wants(subscription: Subscription, event: ChangeEvent) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from celery import shared_task
@@ -17,13 +18,20 @@ from mdm.publishing.services import (
     subscriptions_lag_check,
 )
 
+FAN_OUT_SECONDS = 20.0
+
 
 @shared_task(name="mdm.publishing.tasks.dispatch_outbox", acks_late=True)
 def dispatch_outbox() -> dict[str, int]:
     """Fan new outbox events out, then start a sender for each subscription that is due
     and has deliveries waiting. Queued after every golden change and by beat."""
     set_request_id()
-    created = deliveries_fan_out()
+    created, deadline = 0, time.monotonic() + FAN_OUT_SECONDS
+    while True:  # a backlog (say, after the broker was down) drains in one run
+        fan_out = deliveries_fan_out()
+        created += sum(fan_out.created.values())
+        if fan_out.caught_up or time.monotonic() > deadline:
+            break
     now = timezone.now()
     waiting = set(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by()
                   .values_list("subscription_id", flat=True).distinct())
@@ -32,7 +40,7 @@ def dispatch_outbox() -> dict[str, int]:
         if is_due(subscription, now):
             send_subscription.delay(subscription.pk)
             started += 1
-    return {"fanned_out": sum(created.values()), "senders": started}
+    return {"fanned_out": created, "senders": started}
 
 
 @shared_task(name="mdm.publishing.tasks.send_subscription", acks_late=True)

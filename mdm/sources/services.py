@@ -38,7 +38,7 @@ from mdm.sources.validation import RuleSet
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 DELETED, STALE, QUARANTINED = "deleted", "stale", "quarantined"
-DOMAIN_ORDER = ("customer", "product", "contract")  # references point to earlier domains
+DOMAIN_ORDER = tuple(DOMAINS)  # customer, product, contract: references point backwards
 
 
 @dataclass
