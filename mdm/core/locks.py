@@ -33,6 +33,7 @@ def domain_write_lock(domain: str) -> None:
 def all_domains_read_lock() -> None:
     """Wait for every in-flight golden write to commit; hold new ones off until we end."""
     if connection.vendor == "postgresql":
+        # one statement; PostgreSQL evaluates the select list left to right (lock order)
+        calls = ", ".join("pg_advisory_xact_lock_shared(%s)" for _ in DOMAINS)
         with connection.cursor() as cursor:
-            for domain in DOMAINS:
-                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_LOCK_IDS[domain]])
+            cursor.execute(f"SELECT {calls}", [_LOCK_IDS[domain] for domain in DOMAINS])

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from mdm.core.bulk import bulk_insert_rows
+from mdm.core.bulk import bulk_insert_rows, bulk_update_rows
 from mdm.core.errors import Conflict, ValidationFailed
 from mdm.core.locks import all_domains_read_lock, domain_write_lock, in_lock_order
 from mdm.core.middleware import current_request_id
@@ -183,6 +183,7 @@ class SendSummary:
     failed: int = 0
     dead: int = 0
     requests: int = 0
+    last_sent_at: datetime | None = None
 
 
 def subscription_send(*, subscription_id: int, now: datetime | None = None) -> SendSummary:
@@ -201,12 +202,14 @@ def subscription_send(*, subscription_id: int, now: datetime | None = None) -> S
     held = _claim(subscription_id, length)
     while held is not None:
         try:
-            while (held := _renew(subscription_id, held, length)) is not None:
+            fresh = True  # just claimed: no need to renew before the first request
+            while fresh or (held := _renew(subscription_id, held, length)) is not None:
+                fresh = False
                 if not _send_round(subscription, summary):
                     break
         finally:
             if held is not None:
-                _release(subscription_id, held)
+                _release(subscription_id, held, summary.last_sent_at)
         if held is None or not _sendable(subscription, timezone.now()):
             break  # lost the lease (another sender carries on), or nothing left
         held = _claim(subscription_id, length)
@@ -238,9 +241,11 @@ def _renew(subscription_id: int, held: datetime, length: timedelta) -> datetime 
     return until if kept else None
 
 
-def _release(subscription_id: int, held: datetime) -> None:
-    Subscription.objects.filter(pk=subscription_id, sending_until=held) \
-        .update(sending_until=None)
+def _release(subscription_id: int, held: datetime, sent_at: datetime | None) -> None:
+    fields: dict[str, Any] = {"sending_until": None}
+    if sent_at:
+        fields["last_sent_at"] = sent_at
+    Subscription.objects.filter(pk=subscription_id, sending_until=held).update(**fields)
 
 
 def _sendable(subscription: Subscription, now: datetime) -> list[Delivery]:
@@ -249,8 +254,10 @@ def _sendable(subscription: Subscription, now: datetime) -> list[Delivery]:
     limit = 1 if subscription.mode == Subscription.Mode.REALTIME else subscription.batch_size
     blocked: set[uuid.UUID] = set()
     ready: list[Delivery] = []
-    pending = Delivery.objects.filter(subscription=subscription,
-                                      status=Delivery.Status.PENDING).order_by("seq")
+    pending = Delivery.objects.filter(subscription=subscription, status=Delivery.Status.PENDING) \
+        .select_related("event").only("id", "seq", "golden_id", "payload", "attempts",
+                                      "next_attempt_at", "created_at", "event__caused_at") \
+        .order_by("seq")
     after = -1
     while len(ready) < limit:
         page = list(pending.filter(seq__gt=after)[:SCAN_PAGE])
@@ -294,8 +301,8 @@ def _record(subscription: Subscription, batch: list[Delivery], result: WebhookRe
                         duration_ms=result.duration_ms) for d in batch])
     if result.ok:
         _mark_delivered(batch, now)
-        Subscription.objects.filter(pk=subscription.pk).update(last_sent_at=now)
         summary.delivered += len(batch)
+        summary.last_sent_at = now
         return
     for delivery in batch:
         delivery.attempts += 1
@@ -324,14 +331,17 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def _mark_delivered(deliveries: list[Delivery], now: datetime) -> None:
-    caused = dict(ChangeEvent.objects.filter(seq__in=[d.seq for d in deliveries])
-                  .values_list("seq", "caused_at"))
+    """Delivered (or acknowledged) now; the lag runs from the source data's arrival."""
     for delivery in deliveries:
         delivery.status = Delivery.Status.DELIVERED
         delivery.delivered_at = now
-        start = caused.get(delivery.seq) or delivery.created_at
+        start = delivery.event.caused_at or delivery.created_at
         delivery.lag_ms = max(0, int((now - start).total_seconds() * 1000))
-    Delivery.objects.bulk_update(deliveries, ["status", "delivered_at", "lag_ms"])
+    if len(deliveries) == 1:
+        Delivery.objects.filter(pk=deliveries[0].pk).update(
+            status=Delivery.Status.DELIVERED, delivered_at=now, lag_ms=deliveries[0].lag_ms)
+    else:
+        bulk_update_rows(Delivery, deliveries, ["status", "delivered_at", "lag_ms"])
 
 
 # --- pull feed, replay -----------------------------------------------------------------
@@ -348,7 +358,8 @@ def subscription_ack(*, subscription: Subscription, seq: int) -> int:
         raise ValidationFailed(f"seq {seq} has not been published yet",
                                fields={"seq": [f"at most {subscription.fanned_out_seq}"]})
     acked = list(Delivery.objects.filter(subscription=subscription,
-                                         status=Delivery.Status.PENDING, seq__lte=seq))
+                                         status=Delivery.Status.PENDING, seq__lte=seq)
+                 .select_related("event"))
     _mark_delivered(acked, timezone.now())
     Subscription.objects.filter(pk=subscription.pk).update(acked_seq=seq,
                                                            last_sent_at=timezone.now())
