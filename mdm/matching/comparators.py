@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -96,7 +97,7 @@ class Comparator:
         if values and not self.order:
             raise ValueError("this method takes no thresholds")
         desc = self.order == "desc"
-        ordered = all((a > b) if desc else (a < b) for a, b in zip(values, values[1:]))
+        ordered = all((a > b) if desc else (a < b) for a, b in pairwise(values))
         in_range = all((0 < t <= 1) if desc else t >= 0 for t in values)
         if not (ordered and in_range):
             kind = "similarities in (0, 1], descending" if desc else "distances >= 0, ascending"
