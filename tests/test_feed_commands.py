@@ -190,3 +190,16 @@ def test_export_golden_csv_jsonl_and_with_sources(crm, make_source, ingest, tmp_
     assert list(lines[0])[:3] == ["golden_id", "source", "source_key"]
     assert {(r["source"], r["source_key"]) for r in lines} == {("crm", "C1"), ("erp", "E1"),
                                                                 ("crm", "C2")}
+
+
+def test_a_feed_row_marked_deleted_retires_its_golden_record(crm, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(HEADER.rstrip("\n") + ",_deleted\n"
+                    "C1,张伟,138-0013-8000,1,2026-11-01 10:00:00,\n", encoding="utf-8")
+    assert run("import_feed", "--source", "crm", "--domain", "customer", str(path))[0] == 0
+    path.write_text(HEADER.rstrip("\n") + ",_deleted\n"
+                    "C1,张伟,138-0013-8000,1,2026-11-02 10:00:00,true\n", encoding="utf-8")
+    code, out, _ = run("import_feed", "--source", "crm", "--domain", "customer", str(path))
+    assert code == 0 and "1 deleted" in out
+    assert SourceRecord.objects.get(source_key="C1").status == "deleted"
+    assert Customer.objects.get().status == "retired"
