@@ -278,3 +278,14 @@ def test_a_backlog_larger_than_one_pass_drains_in_one_dispatch(crm, make_source,
     assert not deliveries_fan_out().caught_up
     assert dispatch_outbox.apply().get()["fanned_out"] == 5
     assert subscription.deliveries.count() == 8
+
+
+def test_fan_out_moves_its_cursor_without_writing_configuration_history(crm, make_source,
+                                                                         ingest):
+    bi = make_source("bi", is_source=False, is_subscriber=True)
+    subscription = subscribe(bi, transport="pull")
+    ingest(crm, ("C-1", "customer", {"客户名称": "张伟"}))
+    deliveries_fan_out()
+    subscription.refresh_from_db()
+    assert subscription.fanned_out_seq > 0
+    assert subscription.history.count() == 1  # only its creation

@@ -150,7 +150,8 @@ def _fan_out_one(subscription: Subscription) -> tuple[int, int]:
                                    golden_id=event.golden_id, payload=payload))
     bulk_insert_rows(Delivery, deliveries)
     subscription.fanned_out_seq = events[-1].seq
-    subscription.save(update_fields=["fanned_out_seq"])
+    # a runtime cursor, not configuration: no history row (and no signals) per pass
+    Subscription.objects.filter(pk=subscription.pk).update(fanned_out_seq=events[-1].seq)
     return len(events), len(deliveries)
 
 
