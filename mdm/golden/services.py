@@ -75,14 +75,19 @@ def golden_records_survive(*, domain: str, golden_ids: Iterable[uuid.UUID],
         current = existing.get(golden_id)
         held = holds.get(golden_id, {})
         _keep_held(values, lineage, held)
-        record, action, before = _apply(model, domain, golden_id, current, values, lineage,
-                                        held, has_records=bool(linked.get(golden_id)))
+        record, action, before, after = _apply(model, domain, golden_id, current, values,
+                                               lineage, held,
+                                               has_records=bool(linked.get(golden_id)))
         if action == "unchanged":
             changes.append(GoldenChange(golden_id, action, record.version))
             continue
         (created if action == "created" else updated).append(record)
-        echo = _origin_agrees(linked.get(golden_id, []), origin_source, record, before)
-        events.append(_event(domain, record, action, before, origin_source, caused_at, echo))
+        changed = _changes(before, after)
+        echo = _origin_agrees(linked.get(golden_id, []), origin_source, changed)
+        events.append(EventSpec(
+            type=f"mdm.{domain}.{action}", domain=domain, golden_id=record.id,
+            version=record.version, origin_source=origin_source, caused_at=caused_at,
+            data={"values": after, "changed": changed, "origin_echo": echo}))
         changes.append(GoldenChange(golden_id, action, record.version))
     bulk_save_with_history(
         model, created=created, updated=updated, user=actor,
@@ -129,8 +134,9 @@ def _keep_held(values: dict[str, Any], lineage: dict[str, Any], holds: dict[str,
 def _apply(model: type[GoldenRecord], domain: str, golden_id: uuid.UUID,
            current: GoldenRecord | None, values: dict[str, Any], lineage: dict[str, Any],
            holds: dict[str, Any], *, has_records: bool
-           ) -> tuple[GoldenRecord, str, dict[str, Any]]:
-    """Set the survived values on the record; say whether it was created, changed or not."""
+           ) -> tuple[GoldenRecord, str, dict[str, Any], dict[str, Any]]:
+    """Set the survived values on the record; say whether it was created, changed or not,
+    with its values before and after."""
     status = GoldenRecord.Status.ACTIVE if has_records else GoldenRecord.Status.RETIRED
     if current and current.status == GoldenRecord.Status.MERGED and \
             status == GoldenRecord.Status.RETIRED:
@@ -143,18 +149,19 @@ def _apply(model: type[GoldenRecord], domain: str, golden_id: uuid.UUID,
     record.lineage = lineage
     holds_changed = (current.holds if current else {}) != holds
     record.holds = holds
+    after = golden_values(record)
     if current is None:
         record.status = status
-        return record, "created", before
-    if golden_values(record) == before and current.status == status and not holds_changed:
-        return record, "unchanged", before
+        return record, "created", before, after
+    if after == before and current.status == status and not holds_changed:
+        return record, "unchanged", before, after
     action = "retired" if status == GoldenRecord.Status.RETIRED else "updated"
     record.status = status
     if status == GoldenRecord.Status.ACTIVE:
         record.merged_into = None
     record.version += 1
     record.updated_at = timezone.now()
-    return record, action, before
+    return record, action, before, after
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -162,29 +169,19 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
             for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)}
 
 
-def _origin_agrees(records: list[LinkedRecord], origin_source: str, record: GoldenRecord,
-                   before: dict[str, Any]) -> bool:
+def _origin_agrees(records: list[LinkedRecord], origin_source: str,
+                   changed: dict[str, Any]) -> bool:
     """True when every changed golden value is what the origin source itself holds: then
     sending the change back to that source would only echo its own data."""
     own = [r.attributes for r in records if r.source == origin_source]
     if not own:
         return False
-    changed = _changes(before, golden_values(record))
     return all(any(_same(attributes.get(name), change["after"]) for attributes in own)
                for name, change in changed.items())
 
 
 def _same(source_value: Any, golden_value: Any) -> bool:
     return source_value == golden_value or (golden_value is None and not source_value)
-
-
-def _event(domain: str, record: GoldenRecord, action: str, before: dict[str, Any],
-           origin_source: str, caused_at: datetime | None, echo: bool) -> EventSpec:
-    after = golden_values(record)
-    return EventSpec(type=f"mdm.{domain}.{action}", domain=domain, golden_id=record.id,
-                     version=record.version, origin_source=origin_source, caused_at=caused_at,
-                     data={"values": after, "changed": _changes(before, after),
-                           "origin_echo": echo})
 
 
 def _resolve_customer_refs(survived: dict[uuid.UUID, tuple[dict, dict]]) -> None:
@@ -236,6 +233,12 @@ def _locked(domain: str, golden_id: uuid.UUID | str,
     return record
 
 
+def _pin(value: Any, actor: Any, reason: str) -> dict[str, Any]:
+    """A steward override: the value, who set it, when and why."""
+    return {"value": value, "by": getattr(actor, "username", ""),
+            "at": timezone.now().isoformat(), "reason": reason}
+
+
 def _recompute(domain: str, golden_ids: Iterable[uuid.UUID], actor: Any, reason: str) -> None:
     golden_records_survive(domain=domain, golden_ids=golden_ids, actor=actor, reason=reason,
                            caused_at=timezone.now())
@@ -252,11 +255,9 @@ def golden_record_pin(*, domain: str, golden_id: uuid.UUID | str, values: dict[s
     """Steward override: these values win over every survivorship rule until unpinned.
     Values are standardised like incoming ones; a bad value is refused (400)."""
     record = _locked(domain, golden_id, expected_version)
-    pins = dict(record.pins or {})
-    for attribute, value in _standardised(domain, values).items():
-        pins[attribute] = {"value": value, "by": getattr(actor, "username", ""),
-                           "at": timezone.now().isoformat(), "reason": reason}
-    record.pins = pins
+    record.pins = {**(record.pins or {}), **{
+        attribute: _pin(value, actor, reason)
+        for attribute, value in _standardised(domain, values).items()}}
     _save_steward_fields(record, ["pins"])
     _recompute(domain, [record.id], actor, reason or "steward override")
     return golden_model(domain).objects.get(pk=record.id)
@@ -288,9 +289,7 @@ def golden_record_hold_release(*, domain: str, golden_id: uuid.UUID, attribute: 
         record.holds[attribute] = {"accepted": accepted}
     fields = ["holds"]
     if keep_current:
-        record.pins = {**(record.pins or {}), attribute: {
-            "value": hold["value"], "by": getattr(actor, "username", ""),
-            "at": timezone.now().isoformat(), "reason": reason}}
+        record.pins = {**(record.pins or {}), attribute: _pin(hold["value"], actor, reason)}
         fields.append("pins")
     _save_steward_fields(record, fields)
     _recompute(domain, [record.id], actor, reason)
@@ -333,9 +332,7 @@ def golden_record_revert(*, domain: str, golden_id: uuid.UUID | str, version: in
     pins = dict(record.pins or {})
     for attribute, value in then.items():
         if value != now.get(attribute) and attribute != "customer_ref":
-            pins[attribute] = {"value": value, "by": getattr(actor, "username", ""),
-                               "at": timezone.now().isoformat(),
-                               "reason": f"revert to version {version}"}
+            pins[attribute] = _pin(value, actor, f"revert to version {version}")
     record.pins = pins
     _save_steward_fields(record, ["pins"])
     _recompute(domain, [record.id], actor, f"revert to version {version}")
