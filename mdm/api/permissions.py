@@ -28,9 +28,7 @@ class HasModelPerms(BasePermission):
 
 def may_act_on_domain(user: Any, domain: str) -> bool:
     """Stewards work only on their domains (a StewardScope with domains; none: all)."""
-    if user.is_superuser:
-        return True
-    from mdm.stewardship.models import StewardScope
+    from mdm.stewardship.selectors import steward_domains
 
-    scope = StewardScope.objects.filter(user_id=user.pk).first()
-    return scope is None or not scope.domains or domain in scope.domains
+    domains = steward_domains(user)
+    return domains is None or domain in domains

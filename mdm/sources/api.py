@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -34,8 +35,7 @@ class TimeField(serializers.Field):
     """A source's own timestamp as sent: ISO text or epoch seconds/milliseconds."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or (not isinstance(data, (str, int, float)) and \
-                type(data).__name__ != "Decimal"):
+        if isinstance(data, bool) or not isinstance(data, (str, int, float, Decimal)):
             raise serializers.ValidationError("must be an ISO 8601 date-time or an epoch number")
         return data
 

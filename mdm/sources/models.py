@@ -64,6 +64,10 @@ class SourceSystem(models.Model):
                 raise ValidationError(
                     {"allowed_attributes": f"unknown {domain} attributes: {sorted(unknown)}"})
 
+    def key_field(self, domain: str) -> str:
+        """The feed field holding a record's key (``source_key`` unless configured)."""
+        return (self.record_key_fields or {}).get(domain) or "source_key"
+
     def may_write(self, domain: str, attribute: str) -> bool:
         allowed = (self.allowed_attributes or {}).get(domain)
         return allowed is None or attribute in allowed

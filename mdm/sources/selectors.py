@@ -124,7 +124,7 @@ def feed_rows_canonical(*, source: SourceSystem, domain: str,
     from mdm.sources.mapping import MappingConfig, map_record
 
     config = MappingConfig.load(source, domain)
-    key_field = source.record_key_fields.get(domain) or "source_key"
+    key_field = source.key_field(domain)
     mapped = []
     for row in rows:
         if row.data is None or row.data.get(key_field) in (None, ""):

@@ -440,7 +440,7 @@ def source_feed_ingest(*, source: SourceSystem, domain: str, rows: Iterable[Feed
     if domain not in DOMAINS:
         raise ValidationFailed(f"unknown domain {domain!r}",
                                fields={"domain": [f"must be one of {sorted(DOMAINS)}"]})
-    key_field = source.record_key_fields.get(domain) or "source_key"
+    key_field = source.key_field(domain)
     updated_field = source.updated_at_fields.get(domain) or "source_updated_at"
     batch = ingest_batch_start(source=source, channel=channel, origin=origin, actor=actor)
     summary = FeedSummary(batch=batch)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from mdm.core.errors import Conflict as ConflictError
 from mdm.core.errors import Forbidden, ValidationFailed
 from mdm.core.roles import APPROVER
+from mdm.golden.survivorship import is_empty
 from mdm.sources.selectors import LinkedRecord
 from mdm.stewardship.models import (
     ChangeRequest,
@@ -109,7 +110,7 @@ def _policies(domain: str, kind: str) -> list[ConflictPolicy]:
 
 def _matching_policy(policies: list[ConflictPolicy], attribute: str, before: Any,
                      after: Any) -> ConflictPolicy | None:
-    if _empty(before) or before == after:
+    if is_empty(before) or before == after:
         return None  # a first value is not a disagreement
     for policy in policies:
         if policy.attribute in ("", attribute) and condition_holds(policy, before, after):
@@ -177,7 +178,7 @@ def candidates(records: list[LinkedRecord], attribute: str) -> list[dict[str, An
     return [{"value": r.attributes.get(attribute), "source": r.source,
              "source_key": r.source_key, "record": r.id, "at": r.business_time.isoformat()}
             for r in sorted(records, key=lambda r: (r.business_time, r.id), reverse=True)
-            if not _empty(r.attributes.get(attribute))]
+            if not is_empty(r.attributes.get(attribute))]
 
 
 def conflict_record(*, kind: str, domain: str, attribute: str = "",
@@ -309,10 +310,6 @@ def conflict_resolve(*, conflict_id: int, user: AbstractBaseUser, comment: str,
                                        attribute=conflict.attribute, keep_current=True,
                                        actor=user, reason=f"conflict #{conflict.pk} resolved")
     return conflict
-
-
-def _empty(value: Any) -> bool:
-    return value in (None, "", [])
 
 
 def _number(value: Any) -> Decimal | None:
