@@ -56,12 +56,6 @@ def records_match(
     return assigned
 
 
-def record_match(*, domain: str, attributes: dict[str, Any]) -> uuid.UUID | None:
-    """The existing golden record one record would join, or None for a new one."""
-    indexed = _indexed_goldens(domain, set(match_keys_of(domain, attributes)))
-    return min(indexed.values())[1] if indexed else None
-
-
 @transaction.atomic
 def match_keys_index(*, domain: str,
                      entries: Iterable[tuple[int, uuid.UUID | None, dict[str, Any] | None]]) -> int:
