@@ -20,6 +20,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "stewardship.view_conflict", "stewardship.change_conflict",
         "stewardship.view_changerequest", "stewardship.view_notification",
         "golden.change_customer", "golden.change_product", "golden.change_contract",
+        "matching.view_matchrule", "matching.view_matchcandidate",
+        "matching.change_matchcandidate", "matching.view_rematchrun", "matching.add_rematchrun",
     ],
     APPROVER: [
         "golden.view_customer", "golden.view_product", "golden.view_contract",
@@ -33,7 +35,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "golden.view_contract", "publishing.view_changeevent",
         "publishing.view_subscription", "publishing.view_delivery",
         "stewardship.view_conflict", "stewardship.view_changerequest",
-        "stewardship.view_conflictpolicy",
+        "stewardship.view_conflictpolicy", "matching.view_matchrule",
+        "matching.view_matchcandidate", "matching.view_rematchrun",
     ],
 }
 

@@ -54,9 +54,13 @@ class Customer(GoldenRecord):
     emails = models.JSONField(default=list, blank=True)
     phones = models.JSONField(default=list, blank=True)
     addresses = models.JSONField(default=list, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True)
     birth_date = models.DateField(null=True, blank=True)
+    other_ids = models.JSONField(default=list, blank=True,
+                                 help_text="passport, foreign social security and other numbers")
     segment = models.CharField(max_length=50, blank=True)
     customer_status = models.CharField("status", max_length=20, blank=True)
 

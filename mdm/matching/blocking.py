@@ -20,7 +20,7 @@ from typing import Any
 
 from mdm.sources.standardisers import company_name_key, company_region, person_name_key
 
-__all__ = ["BLOCKING_KEY_KINDS", "blocking_keys"]
+__all__ = ["BLOCKING_KEY_KINDS", "blocking_keys", "is_organisation"]
 
 BLOCKING_KEY_KINDS: dict[str, str] = {
     # customer: identifiers, one key per list item
@@ -29,6 +29,8 @@ BLOCKING_KEY_KINDS: dict[str, str] = {
     "email": "an email address (lower-case); personal or shared mailbox, a handful of records",
     "nid": "an 18-character national ID; unique per person",
     "uscc": "an 18-character unified social credit code; unique per legal entity",
+    "other_id": "another personal identifier (passport, foreign social security number); "
+                "unique per person",
     # customer, persons (party_type not "organisation")
     "name_by": "person name key + birth year (name_by:wei zhang|1985); even the commonest "
                "Chinese name key spread over ~70 birth years leaves blocks of a few records "
@@ -46,6 +48,10 @@ BLOCKING_KEY_KINDS: dict[str, str] = {
             "nationwide block for a common name (every 'wei zhang'); such a record shares it "
             "only with other name-only records, so the engine should cap its size or look "
             "up the name_city:/name_by: prefixes of its key",
+    "part_postcode": "one syllable (or word) of the person name key + postal code "
+                     "(part_postcode:green|2119); tolerates errors in the birth date and in "
+                     "the other name part; a postal code holds a few thousand people, so a "
+                     "block is the few sharing a surname or given name there",
     # customer, organisations
     "company_city": "company key + region (company_city:星辰科技|北京), the region from the "
                     "name (北京…, …（北京）, Beijing …) or the city; company names are "
@@ -122,11 +128,12 @@ def _customer(attributes: dict[str, Any]) -> set[str]:
     keys |= _keyed("email", (e.casefold() for e in _items(attributes.get("emails"))))
     keys |= _keyed("nid", (n.upper() for n in _items(attributes.get("national_id"))))
     keys |= _keyed("uscc", (c.upper() for c in _items(attributes.get("credit_code"))))
-    return keys | (_organisation(attributes) if _is_organisation(attributes) else
+    keys |= _keyed("other_id", (_compact(i) for i in _items(attributes.get("other_ids"))))
+    return keys | (_organisation(attributes) if is_organisation(attributes) else
                    _person(attributes))
 
 
-def _is_organisation(attributes: dict[str, Any]) -> bool:
+def is_organisation(attributes: dict[str, Any]) -> bool:
     """party_type "organisation", or no party type but a credit code."""
     party_type = attributes.get("party_type")
     return party_type == "organisation" or (not party_type and bool(attributes.get("credit_code")))
@@ -134,8 +141,11 @@ def _is_organisation(attributes: dict[str, Any]) -> bool:
 
 def _person(attributes: dict[str, Any]) -> set[str]:
     birth, city = _birth_date(attributes), _city(attributes)
+    postcode = _compact(attributes.get("postal_code") or "")
     keys: set[str] = set()
     for name in _names(attributes, person_name_key):
+        if postcode:
+            keys |= {f"part_postcode:{part}|{postcode}" for part in name.split()}
         if birth:
             keys.add(f"name_by:{name}|{birth[:4]}")
             keys |= {f"part_dob:{part}|{birth}" for part in name.split()}

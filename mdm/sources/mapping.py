@@ -122,6 +122,8 @@ def _map_value(config: MappingConfig, attribute: Attribute, source_field: str, v
     try:
         clean = standardise(attribute.kind, value, options)
     except StandardisationError as exc:
+        if options.get("on_invalid") == "drop":  # legacy data: keep the record, not the value
+            return None
         result.reasons.append(reason(attribute.name, str(exc), source_field=source_field,
                                      value=value))
         return None

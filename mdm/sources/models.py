@@ -88,7 +88,8 @@ class FieldMapping(models.Model):
     options = models.JSONField(
         default=dict, blank=True,
         help_text='Standardiser options, e.g. {"date_format": "%d/%m/%Y"}, {"dayfirst": true}, '
-        '{"default_region": "CN"}, {"timezone": "Europe/Berlin"}.',
+        '{"default_region": "CN"}, {"timezone": "Europe/Berlin"}; {"on_invalid": "drop"} drops '
+        'a value that cannot be standardised instead of quarantining the record.',
     )
 
     history = history()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from mdm.sources.models import SourceRecord, SourceSystem
 
@@ -148,3 +148,36 @@ def source_record_ids_for_golden(*, domain: str, golden_id: uuid.UUID) -> list[i
 def source_record_find(*, domain: str, source: str, source_key: str) -> SourceRecord | None:
     return SourceRecord.objects.filter(domain=domain, source__code=source,
                                        source_key=source_key).first()
+
+
+_MATCHABLE = (SourceRecord.Status.ACTIVE, SourceRecord.Status.QUARANTINED)
+
+
+def matchable_record_attributes(*, record_ids: Iterable[int]
+                                ) -> dict[int, tuple[uuid.UUID, dict[str, Any]]]:
+    """For each linked, non-deleted record among ``record_ids``: its golden id and its
+    attributes (a quarantined record's last good ones)."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    rows = SourceRecord.objects.filter(pk__in=ids, status__in=_MATCHABLE) \
+        .exclude(golden_id=None).values_list("id", "golden_id", "attributes")
+    return {pk: (golden_id, attributes) for pk, golden_id, attributes in rows}
+
+
+def matchable_record_counts(*, domain: str,
+                            golden_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many non-deleted source records each golden record holds."""
+    ids = list(golden_ids)
+    if not ids:
+        return {}
+    return dict(SourceRecord.objects.filter(domain=domain, golden_id__in=ids,
+                                            status__in=_MATCHABLE)
+                .values("golden_id").annotate(n=Count("id")).values_list("golden_id", "n"))
+
+
+def matchable_records(*, domain: str) -> Iterator[tuple[int, uuid.UUID, str, str]]:
+    """(id, golden id, source code, source key) of every linked, non-deleted record."""
+    return SourceRecord.objects.filter(domain=domain, status__in=_MATCHABLE) \
+        .exclude(golden_id=None).order_by("id") \
+        .values_list("id", "golden_id", "source__code", "source_key").iterator(chunk_size=20_000)

@@ -29,8 +29,13 @@ from mdm.core.errors import MDMError, ValidationFailed
 from mdm.core.locks import domain_write_lock
 from mdm.core.middleware import current_request_id
 from mdm.golden.selectors import golden_versions
-from mdm.golden.services import golden_records_survive
-from mdm.matching.services import match_keys_index, match_keys_repoint, records_match
+from mdm.golden.services import golden_records_merge, golden_records_survive
+from mdm.matching.services import (
+    MatchInput,
+    blocking_keys_repoint,
+    match_plan,
+    match_plan_apply,
+)
 from mdm.sources.mapping import MappedRecord, MappingConfig, is_empty, map_record, reason
 from mdm.sources.models import IngestBatch, RejectedRecord, SourceRecord, SourceSystem
 from mdm.sources.standardisers import StandardisationError, standardise
@@ -323,37 +328,39 @@ class _DomainIngest:
                       value=record.base_version)
 
     def _write(self, changed: dict[int, SourceRecord], outcomes: dict[int, RecordOutcome]) -> None:
-        """Link, store with history, index, survive: the set-wise writes of the batch."""
+        """Match, store with history, index, survive, merge: the set-wise writes."""
         previous_golden = {i: r.golden_id for i, r in changed.items()}
         active = {i: r for i, r in changed.items() if r.status == SourceRecord.Status.ACTIVE}
-        ambiguous: list[tuple[Any, list]] = []
-        assigned = records_match(domain=self.domain, records=[
-            (i, r.attributes, r.golden_id) for i, r in active.items()], ambiguous=ambiguous)
+        plan = match_plan(domain=self.domain, records=[
+            MatchInput(i, r.pk, r.attributes, r.golden_id) for i, r in active.items()])
         for i, record in active.items():
-            record.golden_id = assigned[i]
+            record.golden_id = plan.assigned[i]
         new = [r for r in changed.values() if r.pk is None]
         old = [r for r in changed.values() if r.pk is not None]
         user = self.actor if getattr(self.actor, "pk", None) else None
         bulk_save_with_history(SourceRecord, created=new, updated=old,
                                update_fields=_RECORD_FIELDS, user=user,
                                reason=f"{self.batch.channel} batch {self.batch.pk}")
-        match_keys_index(domain=self.domain, entries=[
-            (r.pk, r.golden_id, r.attributes if r.status == SourceRecord.Status.ACTIVE else None)
-            for r in changed.values() if r.status != SourceRecord.Status.QUARANTINED])
+        match_plan_apply(plan=plan, record_ids={i: r.pk for i, r in active.items()},
+                         unindexed=[r.pk for r in changed.values()
+                                    if r.status == SourceRecord.Status.DELETED], actor=user)
         affected = {r.golden_id for r in changed.values() if r.golden_id}
         affected |= {g for g in previous_golden.values() if g}
         if affected:
             golden_records_survive(domain=self.domain, golden_ids=affected,
                                    origin_source=self.source.code, actor=user, caused_at=self.now)
+        for survivor, merged in plan.merges:
+            golden_records_merge(domain=self.domain, survivor_id=survivor, merged_ids=merged,
+                                 actor=user, reason=f"matched by {self.source.code} batch "
+                                 f"{self.batch.pk} (rule v{plan.model.version})")
         for i, record in changed.items():
             outcomes[i].golden_id = record.golden_id
-        self._record_conflicts(changed, outcomes, ambiguous)
+        self._record_conflicts(changed, outcomes)
 
     def _record_conflicts(self, changed: dict[int, SourceRecord],
-                          outcomes: dict[int, RecordOutcome],
-                          ambiguous: list[tuple[Any, list]]) -> None:
+                          outcomes: dict[int, RecordOutcome]) -> None:
         """Bad input and refused writes become conflicts stewards see (quarantine keeps
-        the record itself); so do records that fit more than one golden record."""
+        the record itself)."""
         from mdm.stewardship.models import ConflictKind
         from mdm.stewardship.services import conflict_record
 
@@ -374,14 +381,6 @@ class _DomainIngest:
                 golden_id=record.golden_id, candidates_=[{"value": r.get("value"), **origin}
                                                          for r in record.quarantine_reasons],
                 detail="; ".join(r["message"] for r in record.quarantine_reasons))
-        for ref, golden_ids in ambiguous:
-            record = changed[ref]
-            conflict_record(
-                kind=ConflictKind.POTENTIAL_DUPLICATE, domain=self.domain,
-                golden_id=record.golden_id,
-                candidates_=[{"golden_id": str(g)} for g in golden_ids],
-                detail=f"{self.source.code}:{record.source_key} shares identifiers with "
-                       f"{len(golden_ids)} golden records; it joined {record.golden_id}")
 
     def _reject(self, records: list[tuple[IncomingRecord, list[dict]]]) -> None:
         records_reject(source=self.source, batch=self.batch, rejected=[
@@ -560,5 +559,5 @@ def source_records_relink(*, domain: str, record_ids: Sequence[int], golden_id: 
     user = actor if getattr(actor, "pk", None) else None
     bulk_save_with_history(SourceRecord, updated=records, update_fields=["golden_id"],
                            user=user, reason=reason)
-    match_keys_repoint(record_ids=[r.pk for r in records], golden_id=golden_id)
+    blocking_keys_repoint(record_ids=[r.pk for r in records], golden_id=golden_id)
     return len(records)

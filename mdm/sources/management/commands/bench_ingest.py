@@ -26,7 +26,7 @@ from mdm.sources.services import IncomingRecord, source_records_ingest
 
 COUNTED_TABLES = ["sources.SourceRecord", "sources.HistoricalSourceRecord",
                   "sources.IngestBatch", "sources.RejectedRecord", "golden.Customer",
-                  "golden.HistoricalCustomer", "matching.MatchKey", "publishing.ChangeEvent"]
+                  "golden.HistoricalCustomer", "matching.BlockingKey", "publishing.ChangeEvent"]
 
 
 class Command(BaseCommand):
