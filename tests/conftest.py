@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
+from mdm.celery import app as celery_app
 from mdm.core.roles import DATA_STEWARD
 from mdm.sources.models import FieldMapping, SourceSystem, ValueMap
 from mdm.sources.services import IncomingRecord, source_records_ingest, source_system_rotate_key
@@ -73,3 +74,12 @@ def steward_client(steward: User) -> APIClient:
     client = APIClient()
     client.force_authenticate(steward)
     return client
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process, as the embedded default does."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from mdm.celery import app as celery_app
 from mdm.golden.models import Contract, Customer
 from mdm.matching.models import MatchCandidate
 from mdm.publishing.models import ChangeEvent
@@ -26,15 +25,6 @@ from mdm.stewardship.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run Celery tasks (alerts) in-process, as the embedded default does."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ class MatchRule(models.Model):
     review_weight = models.FloatField(default=0.0, help_text="At or above (and below auto "
                                       "merge): a steward reviews the pair. Below: not linked.")
     bridge_weight = models.FloatField(
-        default=16.0, help_text="Two clusters of two or more records each are joined only "
+        default=24.0, help_text="Two clusters of two or more records each are joined only "
         "through a link at least this strong; a weaker link goes to review.")
     max_cluster_size = models.PositiveIntegerField(
         default=20, help_text="A link that would make a golden record hold more source "

@@ -379,10 +379,15 @@ def match_rule_train(*, domain: str, method: str = ECM, max_pairs: int = 200_000
         if len(pairs) < 10:
             raise ValidationFailed(f"only {len(pairs)} candidate pairs in {domain}: too few "
                                    "to estimate m and u", fields={"domain": ["load records first"]})
-        attributes = _stored_records({pk for pair in pairs for pk in pair})
-        vectors = [_levels(model, attributes[a][1], attributes[b][1])
-                   for a, b in pairs if a in attributes and b in attributes]
-        rule.parameters = fit_ecm(vectors, levels)
+        randoms = _random_pairs(domain, min(max_pairs, 20_000), seed)
+        attributes = _stored_records({pk for pair in pairs + randoms for pk in pair})
+        vectors, random_vectors = ([_levels(model, attributes[a][1], attributes[b][1])
+                                    for a, b in sample if a in attributes and b in attributes]
+                                   for sample in (pairs, randoms))
+        fitted = fit_ecm(vectors, levels, random_vectors)
+        rule.parameters = {"prior": fitted["prior"] or rule.parameters.get("prior"),
+                           "m": {**rule.parameters.get("m", {}), **fitted["m"]},
+                           "u": {**rule.parameters.get("u", {}), **fitted["u"]}}
         rule.classifier = Classifier.FELLEGI_SUNTER
         rule.trained_on = f"ECM on {len(vectors):,} candidate pairs"
     elif method == LABELS:
@@ -404,6 +409,18 @@ def match_rule_train(*, domain: str, method: str = ECM, max_pairs: int = 200_000
 
 def _levels(model: MatchModel, a: dict[str, Any], b: dict[str, Any]) -> dict[str, int | None]:
     return {c.name: o.level for c, o in zip(model.comparisons, model.compare(a, b), strict=False)}
+
+
+def _random_pairs(domain: str, count: int, seed: int) -> list[tuple[int, int]]:
+    """Random pairs of distinct records: nearly all non-matches, for estimating u."""
+    from mdm.sources.selectors import matchable_records
+
+    ids = [pk for pk, *_ in matchable_records(domain=domain)]
+    if len(ids) < 2:
+        return []
+    chooser = random.Random(seed)
+    pairs = {tuple(sorted(chooser.sample(ids, 2))) for _ in range(count)}
+    return sorted(pairs)
 
 
 def block_pairs(rows: Iterable[tuple[str, int]], max_block_size: int) -> Iterator[tuple[int, int]]:

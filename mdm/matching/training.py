@@ -45,19 +45,47 @@ class _MultiLevelECM(ECM):
 
 
 def fit_ecm(vectors: list[dict[str, int | None]], levels: dict[str, int],
+            random_vectors: list[dict[str, int | None]] | None = None,
             max_iter: int = 200) -> dict[str, Any]:
-    """Fellegi–Sunter parameters from the comparison levels of candidate pairs."""
-    frame = _frame(vectors, levels)
+    """Fellegi–Sunter parameters from the comparison levels of candidate pairs.
+
+    ECM gives m, u and the share of matches among candidate pairs. When well-blocked
+    candidates are mostly matches, ECM's u is poorly determined, so ``random_vectors``
+    (levels of random record pairs, nearly all non-matches) give u by counting instead.
+    A comparison ECM could not estimate (too few pairs) keeps no m; the caller keeps its
+    previous values.
+    """
     classifier = recordlinkage.ECMClassifier(max_iter=max_iter)
-    classifier.kernel = _MultiLevelECM(init="jaro", max_iter=max_iter, atol=1e-5)
-    classifier.fit(frame)
-    m_probs, u_probs = classifier.m_probs, classifier.u_probs
-    match_share = float(classifier.p)
+    classifier.kernel = _MultiLevelECM(init="jaro", max_iter=max_iter, atol=1e-5,
+                                       binarize=None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        classifier.fit(_frame(vectors, levels))
+        m_probs, u_probs, share = classifier.m_probs, classifier.u_probs, float(classifier.p)
     m, u = {}, {}
     for name, count in levels.items():
-        m[name] = _per_level(m_probs.get(name, {}), count)
-        u[name] = _per_level(u_probs.get(name, {}), count)
-    return {"prior": min(max(match_share, 1e-6), 0.5), "m": m, "u": u}
+        if _estimated(m_probs.get(name, {})):
+            m[name] = _per_level(m_probs[name], count)
+        if random_vectors:
+            u[name] = _counted(random_vectors, name, count)
+        elif _estimated(u_probs.get(name, {})):
+            u[name] = _per_level(u_probs[name], count)
+    prior = share if np.isfinite(share) else None
+    return {"prior": None if prior is None else min(max(prior, 1e-6), 0.999), "m": m, "u": u}
+
+
+def _estimated(probabilities: dict[Any, float]) -> bool:
+    return bool(probabilities) and all(np.isfinite(v) for v in probabilities.values())
+
+
+def _counted(vectors: list[dict[str, int | None]], name: str, count: int) -> list[float]:
+    """Level frequencies among compared (non-missing) pairs, add-one smoothed."""
+    seen = [1.0] * count
+    for vector in vectors:
+        level = vector.get(name)
+        if level is not None:
+            seen[level] += 1
+    total = sum(seen)
+    return [round(v / total, 8) for v in seen]
 
 
 def fit_logistic(vectors: list[dict[str, int | None]], labels: list[bool],
