@@ -2,7 +2,7 @@
 
 Every stage reads this one description: mapping knows which standardiser to run for an
 attribute, validation knows what is allowed, golden models mirror it column by column,
-and matching knows which attributes are strong identifiers.
+and match rules name the attributes they compare.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ class Attribute:
     kind: str
     many: bool = False
     choices: tuple[str, ...] = ()
-    identifier: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,6 @@ class Domain:
     def attribute_names(self) -> list[str]:
         return [a.name for a in self.attributes]
 
-    def identifiers(self) -> list[Attribute]:
-        return [a for a in self.attributes if a.identifier]
-
     @cached_property
     def _by_name(self) -> dict[str, Attribute]:
         return {a.name: a for a in self.attributes}
@@ -58,9 +54,9 @@ CUSTOMER = Domain(
         Attribute("name", "name"),
         Attribute("name_zh", "name"),
         Attribute("name_latin", "name"),
-        Attribute("national_id", "national_id", identifier=True),
-        Attribute("credit_code", "credit_code", identifier=True),
-        Attribute("emails", "email", many=True, identifier=True),
+        Attribute("national_id", "national_id"),
+        Attribute("credit_code", "credit_code"),
+        Attribute("emails", "email", many=True),
         Attribute("phones", "phone", many=True),
         Attribute("addresses", "text", many=True),
         Attribute("postal_code", "text"),
@@ -78,8 +74,8 @@ PRODUCT = Domain(
     name="product",
     label_attribute="name",
     attributes=(
-        Attribute("sku", "sku", identifier=True),
-        Attribute("gtin", "gtin", identifier=True),
+        Attribute("sku", "sku"),
+        Attribute("gtin", "gtin"),
         Attribute("name", "text"),
         Attribute("brand", "text"),
         Attribute("category", "text"),
@@ -94,7 +90,7 @@ CONTRACT = Domain(
     name="contract",
     label_attribute="contract_number",
     attributes=(
-        Attribute("contract_number", "sku", identifier=True),
+        Attribute("contract_number", "sku"),
         Attribute("customer_ref", "text"),
         Attribute("product_lines", "product_lines"),
         Attribute("amount", "amount"),

@@ -78,9 +78,6 @@ class Clusters:
     def cluster_of(self, record: Hashable) -> uuid.UUID:
         return self._find(self._cluster_of[record])
 
-    def existing(self, cluster_id: uuid.UUID) -> bool:
-        return self._clusters[self._find(cluster_id)].existing
-
     def link(self, a: Hashable, b: Hashable, weight: float) -> Decision:
         """Offer the link a–b (both placed); strongest links should come first."""
         first, second = self._clusters[self.cluster_of(a)], self._clusters[self.cluster_of(b)]

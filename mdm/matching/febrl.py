@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import defaultdict
 from dataclasses import dataclass
-from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from mdm.matching.rules import FELLEGI_SUNTER, default_parameters
+from mdm.matching.splink_reference import pairs_from_clusters
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -195,11 +194,10 @@ def pair_metrics(predicted: set[Pair], truth: set[Pair]) -> dict[str, float]:
 def cluster_pairs(cluster_of: dict[str, Any], source_of: dict[str, str] | None = None
                   ) -> set[Pair]:
     """Pairs of ids sharing a cluster; with ``source_of``, only pairs across sources."""
-    members: dict[Any, list[str]] = defaultdict(list)
-    for record, cluster in cluster_of.items():
-        members[cluster].append(record)
-    return {frozenset(pair) for ids in members.values() for pair in combinations(sorted(ids), 2)
-            if source_of is None or source_of[pair[0]] != source_of[pair[1]]}
+    pairs = pairs_from_clusters(cluster_of)
+    if source_of is None:
+        return pairs
+    return {pair for pair in pairs if len({source_of[record] for record in pair}) == 2}
 
 
 # --------------------------------------------------------------------------- Splink

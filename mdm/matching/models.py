@@ -111,7 +111,6 @@ class MatchCandidate(models.Model):
         OPEN = "open", "open"
         MERGED = "merged", "merged"
         NOT_A_MATCH = "not_a_match", "not a match"
-        SUPERSEDED = "superseded", "superseded"
 
     domain = models.CharField(max_length=20, choices=DOMAIN_CHOICES)
     record_a = models.ForeignKey("sources.SourceRecord", on_delete=models.CASCADE,

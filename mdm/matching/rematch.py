@@ -25,11 +25,11 @@ from mdm.matching.clustering import REVIEW, Clusters
 from mdm.matching.models import BlockingKey, MatchCandidate, MatchLabel, RematchEdge, RematchRun
 from mdm.matching.rules import MatchModel
 from mdm.matching.services import (
-    _stored_records,
     block_pairs,
     match_candidates_propose,
     match_rule_for,
 )
+from mdm.sources.selectors import matchable_record_attributes, matchable_records
 
 PAIR_CHUNK = 20_000
 REPORT_ITEMS = 200  # listed merges and splits per report; the counts are always complete
@@ -82,7 +82,7 @@ def rematch_partition(*, run_id: int, index: int) -> int:
     kept = 0
     for pairs in _chunks(_distinct(block_pairs(rows.iterator(chunk_size=20_000),
                                                model.max_block_size)), PAIR_CHUNK):
-        attributes = _stored_records({pk for pair in pairs for pk in pair})
+        attributes = matchable_record_attributes(record_ids={pk for pair in pairs for pk in pair})
         edges = []
         for a, b in pairs:
             if a in attributes and b in attributes:
@@ -147,8 +147,6 @@ def _fail(run: RematchRun, message: str) -> RematchRun:
 
 
 def _regroup(run: RematchRun, model: MatchModel) -> dict[str, Any]:
-    from mdm.sources.selectors import matchable_records
-
     golden_of, where = {}, {}
     for pk, golden_id, source, key in matchable_records(domain=run.domain):
         golden_of[pk], where[pk] = golden_id, (source, key)
@@ -211,7 +209,6 @@ def _apply(run: RematchRun, model: MatchModel, golden_of: dict[int, uuid.UUID],
            splits: dict[uuid.UUID, list[list[int]]], review: list[tuple[int, int, str]]) -> None:
     """Split, then merge, through the golden-record services (events, history, pointers)."""
     from mdm.golden.services import golden_record_unmerge, golden_records_merge
-    from mdm.sources.selectors import matchable_record_attributes
 
     actor, reason = run.started_by, f"re-match run {run.pk} (rule v{model.version})"
     for golden_id, parts in splits.items():

@@ -187,14 +187,6 @@ class MatchModel:
                 total += weights[outcome.level]
         return total
 
-    def weight_of_levels(self, levels: dict[str, int | None]) -> float:
-        total = self._base
-        for comp, weights in zip(self.comparisons, self._weights, strict=False):
-            level = levels.get(comp.name)
-            if level is not None:
-                total += weights[level]
-        return total
-
     def score(self, a: dict[str, Any], b: dict[str, Any]) -> PairScore:
         """The match weight of a pair with each comparison's contribution."""
         total, levels, breakdown = self._base, {}, []

@@ -29,10 +29,6 @@ def match_candidates_list(*, user: Any, domain: str = "", status: str = "open",
     return candidates.order_by("-weight", "id")
 
 
-def review_queue_size(*, user: Any, domain: str = "") -> int:
-    return match_candidates_list(user=user, domain=domain).count()
-
-
 def rematch_runs_list(*, domain: str = "") -> QuerySet[RematchRun]:
     runs = RematchRun.objects.select_related("started_by")
     return runs.filter(domain=domain) if domain else runs

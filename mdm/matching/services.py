@@ -36,6 +36,11 @@ from mdm.matching.models import (
 )
 from mdm.matching.rules import MatchModel, default_rule_fields
 from mdm.matching.training import fit_ecm, fit_logistic
+from mdm.sources.selectors import (
+    matchable_record_attributes,
+    matchable_record_counts,
+    matchable_records,
+)
 
 CLAIM_TTL = timedelta(minutes=15)
 MERGE, NOT_A_MATCH = "merge", "not_a_match"
@@ -114,12 +119,12 @@ def match_plan(*, domain: str, records: Sequence[MatchInput]) -> MatchPlan:
     batch_pks = {r.pk for r in records if r.pk}
     indexed = _indexed_records(domain, {k for keys in plan.keys.values() for k in keys},
                                model.max_block_size, batch_pks)
-    stored = _stored_records({pk for pks in indexed.values() for pk in pks})
-    sizes = _cluster_sizes(domain, {g for g, _ in stored.values()}
+    stored = matchable_record_attributes(record_ids={pk for pks in indexed.values() for pk in pks})
+    sizes = matchable_record_counts(domain=domain, golden_ids={g for g, _ in stored.values()}
                            | {r.golden_id for r in records if r.golden_id})
-    fingerprints = {("r", pk): model.fingerprint(a) for pk, (_, a) in stored.items()}
-    fingerprints |= {_node(r): model.fingerprint(r.attributes) for r in records}
-    clusters = Clusters.for_model(model, _cannot_links(domain, fingerprints))
+    attributes_of = {("r", pk): a for pk, (_, a) in stored.items()}
+    attributes_of |= {_node(r): r.attributes for r in records}
+    clusters = Clusters.for_model(model, _cannot_links(model, attributes_of))
     for pk, (golden_id, _) in stored.items():
         clusters.add(("r", pk), golden_id, size=sizes.get(golden_id, 1), existing=True)
     earlier: dict[str, list[MatchInput]] = {}
@@ -171,29 +176,24 @@ def _indexed_records(domain: str, keys: set[str], max_block_size: int,
     return found
 
 
-def _stored_records(pks: set[int]) -> dict[int, tuple[uuid.UUID, dict[str, Any]]]:
-    from mdm.sources.selectors import matchable_record_attributes
-
-    return matchable_record_attributes(record_ids=pks)
-
-
-def _cluster_sizes(domain: str, golden_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
-    from mdm.sources.selectors import matchable_record_counts
-
-    return matchable_record_counts(domain=domain, golden_ids=golden_ids)
-
-
-def _cannot_links(domain: str, fingerprints: dict[Node, str]) -> set[frozenset[Node]]:
-    """Pairs stewards said are not a match, while neither record changed materially."""
-    pks = [pk for kind, pk in fingerprints if kind == "r"]
+def _cannot_links(model: MatchModel,
+                  attributes_of: dict[Node, dict[str, Any]]) -> set[frozenset[Node]]:
+    """Pairs stewards said are not a match, while neither record changed materially.
+    Fingerprints are computed only for records that have such a decision."""
+    pks = [pk for kind, pk in attributes_of if kind == "r"]
     if not pks:
         return set()
     rows = MatchCandidate.objects.filter(
-        Q(record_a_id__in=pks) | Q(record_b_id__in=pks), domain=domain,
+        Q(record_a_id__in=pks) | Q(record_b_id__in=pks), domain=model.domain,
         status=MatchCandidate.Status.NOT_A_MATCH,
     ).values_list("record_a_id", "record_b_id", "fingerprint_a", "fingerprint_b")
+
+    def unchanged(pk: int, fingerprint: str) -> bool:
+        attributes = attributes_of.get(("r", pk))
+        return attributes is None or model.fingerprint(attributes) == fingerprint
+
     return {frozenset((("r", a), ("r", b))) for a, b, fa, fb in rows
-            if fingerprints.get(("r", a), fa) == fa and fingerprints.get(("r", b), fb) == fb}
+            if unchanged(a, fa) and unchanged(b, fb)}
 
 
 def match_plan_apply(*, plan: MatchPlan, record_ids: dict[Hashable, int],
@@ -225,15 +225,6 @@ def blocking_keys_index(*, domain: str,
             for pk, golden_id, keys in entries if golden_id for key in keys]
     bulk_insert_rows(BlockingKey, rows)
     return len(rows)
-
-
-def blocking_keys_reindex(*, domain: str, records: Iterable[tuple[int, uuid.UUID,
-                                                                  dict[str, Any]]]) -> int:
-    """Recompute the keys of stored records (after the rule's blocking keys changed)."""
-    model = match_model_for(domain)
-    return blocking_keys_index(domain=domain, entries=[
-        (pk, golden_id, blocking_keys_of(model, attributes))
-        for pk, golden_id, attributes in records])
 
 
 def blocking_keys_repoint(*, record_ids: Sequence[int], golden_id: uuid.UUID) -> int:
@@ -380,7 +371,8 @@ def match_rule_train(*, domain: str, method: str = ECM, max_pairs: int = 200_000
             raise ValidationFailed(f"only {len(pairs)} candidate pairs in {domain}: too few "
                                    "to estimate m and u", fields={"domain": ["load records first"]})
         randoms = _random_pairs(domain, min(max_pairs, 20_000), seed)
-        attributes = _stored_records({pk for pair in pairs + randoms for pk in pair})
+        attributes = matchable_record_attributes(
+            record_ids={pk for pair in pairs + randoms for pk in pair})
         vectors, random_vectors = ([_levels(model, attributes[a][1], attributes[b][1])
                                     for a, b in sample if a in attributes and b in attributes]
                                    for sample in (pairs, randoms))
@@ -413,8 +405,6 @@ def _levels(model: MatchModel, a: dict[str, Any], b: dict[str, Any]) -> dict[str
 
 def _random_pairs(domain: str, count: int, seed: int) -> list[tuple[int, int]]:
     """Random pairs of distinct records: nearly all non-matches, for estimating u."""
-    from mdm.sources.selectors import matchable_records
-
     ids = [pk for pk, *_ in matchable_records(domain=domain)]
     if len(ids) < 2:
         return []

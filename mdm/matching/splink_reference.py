@@ -162,7 +162,7 @@ def splink_dedupe(
     return summary
 
 
-def pairs_from_clusters(clusters: dict[int, int]) -> set[frozenset[int]]:
+def pairs_from_clusters(clusters: dict[Any, Any]) -> set[frozenset[Any]]:
     """Every unordered pair of record ids sharing a cluster id (for precision/recall)."""
     members: dict[int, list[int]] = defaultdict(list)
     for record_id, cluster_id in clusters.items():
