@@ -139,7 +139,7 @@ def test_a_review_band_pair_is_queued_with_a_readable_breakdown(review_pair):
     rule = match_rule_for("customer")
     assert rule.review_weight <= review_pair.weight < rule.auto_merge_weight
     (ana,) = stewards("ana")
-    body = ana.get("/api/v1/matching/candidates/?domain=customer").json()
+    body = ana.get("/api/v1/match-candidates/?domain=customer").json()
     assert body["count"] == 1
     pair = body["results"][0]
     by_name = {c["comparison"]: c for c in pair["breakdown"]}
@@ -153,30 +153,30 @@ def test_a_review_band_pair_is_queued_with_a_readable_breakdown(review_pair):
 
 def test_a_claimed_pair_is_not_taken_by_another_steward(review_pair):
     ana, ben = stewards("ana", "ben")
-    url = f"/api/v1/matching/candidates/{review_pair.pk}/"
+    url = f"/api/v1/match-candidates/{review_pair.pk}/"
     assert ana.post(url + "claim/").json()["claimed_by"] == "ana"
-    response = ben.post(url + "decide/", {"decision": "merge"}, format="json")
+    response = ben.post(url + "decision/", {"decision": "merge"}, format="json")
     assert response.status_code == 409 and "claimed by ana" in response.json()["error"]["message"]
     assert ana.post(url + "release/").status_code == 200
-    assert ben.post(url + "decide/", {"decision": "merge"}, format="json").status_code == 200
+    assert ben.post(url + "decision/", {"decision": "merge"}, format="json").status_code == 200
 
 
 def test_merge_from_the_queue_joins_the_golden_records_and_is_a_training_label(review_pair):
     (ana,) = stewards("ana")
-    response = ana.post(f"/api/v1/matching/candidates/{review_pair.pk}/decide/",
+    response = ana.post(f"/api/v1/match-candidates/{review_pair.pk}/decision/",
                         {"decision": "merge", "comment": "same passport on file"},
                         format="json")
     assert response.status_code == 200 and response.json()["status"] == "merged"
     assert golden_of("crm", "C1") == golden_of("erp", "E1")
     label = MatchLabel.objects.get()
     assert label.is_match and label.levels["person_name"] == 4
-    assert ana.get("/api/v1/matching/candidates/").json()["count"] == 0
+    assert ana.get("/api/v1/match-candidates/").json()["count"] == 0
 
 
 def test_not_a_match_is_remembered_until_a_record_changes_materially(review_pair, crm, erp,
                                                                      ingest):
     (ana,) = stewards("ana")
-    ana.post(f"/api/v1/matching/candidates/{review_pair.pk}/decide/",
+    ana.post(f"/api/v1/match-candidates/{review_pair.pk}/decision/",
              {"decision": "not_a_match"}, format="json")
     assert not MatchLabel.objects.get().is_match
     ingest(crm, person("C1", name="李娜", city="上海", birth_date="1990-01-01",
@@ -189,10 +189,10 @@ def test_not_a_match_is_remembered_until_a_record_changes_materially(review_pair
 
 def test_bad_decisions_are_answered_with_field_errors(review_pair):
     (ana,) = stewards("ana")
-    url = f"/api/v1/matching/candidates/{review_pair.pk}/decide/"
+    url = f"/api/v1/match-candidates/{review_pair.pk}/decision/"
     response = ana.post(url, {"decision": "maybe"}, format="json")
     assert response.status_code == 400 and "decision" in response.json()["error"]["fields"]
-    assert ana.post("/api/v1/matching/candidates/999999/decide/", {"decision": "merge"},
+    assert ana.post("/api/v1/match-candidates/999999/decision/", {"decision": "merge"},
                     format="json").status_code == 404
     ana.post(url, {"decision": "not_a_match"}, format="json")
     assert ana.post(url, {"decision": "merge"}, format="json").status_code == 409
@@ -200,8 +200,8 @@ def test_bad_decisions_are_answered_with_field_errors(review_pair):
 
 def test_stewards_see_and_decide_only_their_domains(review_pair):
     (products_only,) = stewards("pat", domains=["product"])
-    assert products_only.get("/api/v1/matching/candidates/").json()["count"] == 0
-    response = products_only.post(f"/api/v1/matching/candidates/{review_pair.pk}/decide/",
+    assert products_only.get("/api/v1/match-candidates/").json()["count"] == 0
+    response = products_only.post(f"/api/v1/match-candidates/{review_pair.pk}/decision/",
                                   {"decision": "merge"}, format="json")
     assert response.status_code == 403
 
