@@ -1,0 +1,20 @@
+"""Placeholder pages, replaced as the interface grows."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from mdm.ui.access import page
+
+
+@page()
+def placeholder(request: HttpRequest) -> HttpResponse:
+    return render(request, "ui/base.html")
+
+
+urlpatterns = [
+    path("quarantine/", placeholder, name="quarantine"),
+    path("deliveries/", placeholder, name="deliveries"),
+    path("notifications/", placeholder, name="notifications"),
+    path("imports/", placeholder, name="imports"),
+]
