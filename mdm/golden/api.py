@@ -22,6 +22,7 @@ from mdm.golden.selectors import (
     golden_lineage_explained,
     golden_record_as_of,
     golden_record_get,
+    golden_record_history,
     golden_record_resolve,
     golden_records_list,
 )
@@ -243,18 +244,5 @@ class GoldenRecordHistoryView(DomainMixin, GenericAPIView):
     @extend_schema(operation_id="golden_history", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, domain: str, golden_id: str) -> Response:
         record = golden_record_get(domain=self.domain, golden_id=golden_id)
-        versions = []
-        rows = list(record.history.order_by("history_date", "history_id"))
-        previous: dict[str, Any] = {}
-        for row in rows:
-            values = golden_values(row.instance)
-            versions.append({
-                "version": row.version, "status": row.status, "at": row.history_date,
-                "user": row.history_user.username if row.history_user else None,
-                "reason": row.history_change_reason, "request_id": row.request_id,
-                "changes": {k: {"before": previous.get(k), "after": values.get(k)}
-                            for k in sorted(set(previous) | set(values))
-                            if previous.get(k) != values.get(k)},
-            })
-            previous = values
-        return Response({"id": str(record.id), "versions": versions})
+        return Response({"id": str(record.id),
+                         "versions": golden_record_history(record=record)})

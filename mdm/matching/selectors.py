@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
-from mdm.matching.models import MatchCandidate, RematchRun
+from mdm.matching.blocking import _compact
+from mdm.matching.models import BlockingKey, MatchCandidate, RematchRun
+from mdm.sources.standardisers import company_name_key, person_name_key
+
+NAME_SEARCH_LIMIT = 1000
 
 
 def match_candidates_list(*, user: Any, domain: str = "", status: str = "open",
@@ -29,6 +34,45 @@ def match_candidates_list(*, user: Any, domain: str = "", status: str = "open",
     return candidates.order_by("-weight", "id")
 
 
+def match_candidate_get(*, user: Any, candidate_id: int) -> MatchCandidate | None:
+    """One pair a user may see, whatever its status; None when missing or out of scope."""
+    return match_candidates_list(user=user, status="").filter(pk=candidate_id).first()
+
+
+def match_candidate_neighbours(*, user: Any, candidate: MatchCandidate, domain: str = "",
+                               ) -> tuple[int | None, int | None]:
+    """The ids of the open pairs just before and just after ``candidate`` in the queue
+    order (strongest first); ``candidate`` itself need not be open any more."""
+    queue = match_candidates_list(user=user, domain=domain).exclude(pk=candidate.pk)
+    weight, pk = candidate.weight, candidate.pk
+    before = queue.filter(Q(weight__gt=weight) | Q(weight=weight, id__lt=pk)) \
+        .order_by("weight", "-id").values_list("pk", flat=True).first()
+    after = queue.filter(Q(weight__lt=weight) | Q(weight=weight, id__gt=pk)) \
+        .values_list("pk", flat=True).first()
+    return before, after
+
+
 def rematch_runs_list(*, domain: str = "") -> QuerySet[RematchRun]:
     runs = RematchRun.objects.select_related("started_by")
     return runs.filter(domain=domain) if domain else runs
+
+
+def golden_ids_by_name(*, domain: str, name: str,
+                       limit: int = NAME_SEARCH_LIMIT) -> set[uuid.UUID]:
+    """Golden ids whose source records carry ``name`` under the matching's name keys, so a
+    search finds a person across scripts and word order (张伟 = Zhang Wei = wei zhang) and
+    a company in either legal-name order. Customers only; at most ``limit`` ids."""
+    if domain != "customer":
+        return set()
+    query = Q()
+    person = person_name_key(name).replace("|", "")
+    if person:
+        query |= Q(key=f"name:{person}") | Q(key__startswith=f"name_by:{person}|") | \
+            Q(key__startswith=f"name_city:{person}|")
+    company = _compact(company_name_key(name) or "")
+    if company:
+        query |= Q(key=f"company:{company}") | Q(key__startswith=f"company_city:{company}|")
+    if not query:
+        return set()
+    rows = BlockingKey.objects.filter(query, domain=domain).values_list("golden_id", flat=True)
+    return set(rows.distinct()[:limit])
