@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
-from mdm.stewardship.models import ChangeRequest, Conflict, StewardScope
+from mdm.stewardship.models import ChangeRequest, Conflict, Notification, StewardScope
 
 
 def steward_domains(user: Any) -> list[str] | None:
@@ -34,3 +34,47 @@ def conflicts_list(*, user: Any, status: str = "", severity: str = "", domain: s
 def change_requests_list(*, status: str = "") -> QuerySet[ChangeRequest]:
     requests = ChangeRequest.objects.prefetch_related("decisions__user").order_by("-created_at")
     return requests.filter(status=status) if status else requests
+
+
+def conflict_get(*, user: Any, conflict_id: int) -> Conflict | None:
+    """One conflict a user may see; None when missing or outside their domains."""
+    return conflicts_list(user=user).filter(pk=conflict_id).first()
+
+
+def change_requests_queue(*, user: Any, status: str = "") -> QuerySet[ChangeRequest]:
+    """The change requests a user may see (their domains only), pending ones first, then
+    newest first."""
+    requests = change_requests_list(status=status).select_related("requested_by", "conflict")
+    domains = steward_domains(user)
+    if domains is not None:
+        requests = requests.filter(domain__in=domains)
+    pending_first = Case(When(status=ChangeRequest.Status.PENDING, then=Value(0)),
+                         default=Value(1), output_field=IntegerField())
+    return requests.order_by(pending_first, "-created_at", "-id")
+
+
+def change_request_get(*, user: Any, change_request_id: int) -> ChangeRequest | None:
+    """One change request a user may see; None when missing or outside their domains."""
+    return change_requests_queue(user=user).filter(pk=change_request_id).first()
+
+
+def golden_value_now(*, domain: str, golden_id: Any, attribute: str) -> tuple[bool, Any]:
+    """What a golden record holds for an attribute now (following merges): (found, value)."""
+    from mdm.core.errors import NotFound
+    from mdm.golden.schema import golden_values
+    from mdm.golden.selectors import golden_record_resolve
+
+    if not golden_id:
+        return False, None
+    try:
+        record, _ = golden_record_resolve(domain=domain, golden_id=golden_id)
+    except NotFound:
+        return False, None
+    return True, golden_values(record).get(attribute)
+
+
+def notifications_list(*, user: Any) -> QuerySet[Notification]:
+    """A user's own in-app notifications: unread first, newest first."""
+    return Notification.objects.filter(user_id=getattr(user, "pk", None)) \
+        .select_related("conflict").order_by(F("read_at").asc(nulls_first=True),
+                                             "-created_at", "-id")
