@@ -28,7 +28,7 @@ def golden_of(source, key):
     return SourceRecord.objects.get(source__code=source, source_key=key).golden_id
 
 
-def test_a_steward_merges_a_review_pair_with_the_keyboard(user_with_roles, open_as,
+def test_a_steward_merges_a_review_pair_with_the_keyboard_then_splits_it(user_with_roles, open_as,
                                                           make_source, ingest):
     # same name and city, birth dates ten days apart: the review band (tests/test_matching.py)
     ingest(make_source("crm"), person("C1", name="李娜", city="上海", birth_date="1990-01-01"))
@@ -55,6 +55,14 @@ def test_a_steward_merges_a_review_pair_with_the_keyboard(user_with_roles, open_
     expect(page.get_by_test_id("golden-b")).to_have_text(
         page.get_by_test_id("golden-a").inner_text())
     assert golden_of("crm", "C1") == golden_of("erp", "E1")
+
+    # the merge was wrong after all: split the ERP record out again from the record page
+    page.get_by_test_id("golden-a").click()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("source-records").locator("button", has_text="Split out").last.click()
+    expect(page.locator(".messages")).to_contain_text("erp E1 was split out")
+    expect(page.get_by_test_id("source-count")).to_have_text("1 source record")
+    assert golden_of("crm", "C1") != golden_of("erp", "E1")
 
 
 def test_a_steward_resolves_a_conflict_by_keeping_one_value(user_with_roles, open_as,
