@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/mdm
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install install-test demo serve test lint bench
+.PHONY: install install-test browser demo serve test lint bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ install: $(VENV)/.installed-base
 
 install-test: $(VENV)/.installed-test
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used),
+# with a CJK font so the screenshots show Chinese names.
+CHROMIUM ?= /usr/bin/chromium
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser:
+	@test -x $(CHROMIUM) -a -d /usr/share/fonts/opentype/noto \
+		|| $(APT) install -y -qq $(BROWSER_PACKAGES) >/dev/null \
+		|| ($(APT) update -qq && $(APT) install -y -qq $(BROWSER_PACKAGES) >/dev/null)
+
 demo: install
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py mdm_demo
@@ -33,7 +43,7 @@ demo: install
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install-test
+test: install-test browser
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS_URL)} \
 		$(PY) -m pytest
 

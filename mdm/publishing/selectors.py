@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Avg, QuerySet
+from django.db.models import Avg, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from mdm.core.stats import percentile
@@ -86,3 +86,31 @@ def _suggest(numbers: dict[str, Any]) -> tuple[str, str]:
                             "batches every 5 minutes cost far less")
     return "realtime", (f"{rate:g} changes/h at {cost_ms:g} ms a request is cheap to send "
                         "as they happen")
+
+
+def subscriptions_visible(*, domains: list[str]) -> list[Subscription]:
+    """Subscriptions that publish at least one of ``domains`` (or every domain)."""
+    return [s for s in Subscription.objects.select_related("subscriber").order_by("name", "id")
+            if not s.domains or set(s.domains) & set(domains)]
+
+
+DELIVERY_FILTERS = {
+    "pending": Q(status=Delivery.Status.PENDING),
+    "failed": Q(status=Delivery.Status.PENDING, attempts__gt=0),
+    "dead": Q(status=Delivery.Status.DEAD),
+    "delivered": Q(status=Delivery.Status.DELIVERED),
+}
+
+
+def deliveries_list(*, subscription: Subscription, status: str = "",
+                    tries: int = 5) -> QuerySet[Delivery]:
+    """A subscription's deliveries, newest first, with their latest attempts in
+    ``recent_tries``. ``status``: pending, failed (pending after a failed attempt), dead,
+    delivered; anything else: all."""
+    deliveries = Delivery.objects.filter(subscription=subscription).select_related("event") \
+        .order_by("-seq")
+    if status in DELIVERY_FILTERS:
+        deliveries = deliveries.filter(DELIVERY_FILTERS[status])
+    return deliveries.prefetch_related(Prefetch(
+        "tries", queryset=DeliveryAttempt.objects.order_by("-attempted_at", "-id"),
+        to_attr="recent_tries"))

@@ -270,3 +270,54 @@ class RejectedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"rejected {self.source}:{self.source_key or self.line}"
+
+
+class FeedUpload(models.Model):
+    """A feed file uploaded in the web interface: kept as received, then imported by a
+    background task that reports its progress (rows done of the total) as it goes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="uploads")
+    domain = models.CharField(max_length=20, choices=DOMAIN_CHOICES)
+    file_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=10)
+    content = models.BinaryField(help_text="The file exactly as uploaded.")
+    size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    problems_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    batch = models.ForeignKey(IngestBatch, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.domain} {self.file_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, round(100 * self.rows_done / self.rows_total))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
-from mdm.sources.models import SourceRecord, SourceSystem
+from mdm.sources.models import FeedUpload, IngestBatch, SourceRecord, SourceSystem
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,28 @@ def matchable_records(*, domain: str) -> Iterator[tuple[int, uuid.UUID, str, str
     return SourceRecord.objects.filter(domain=domain, status__in=_MATCHABLE) \
         .exclude(golden_id=None).order_by("id") \
         .values_list("id", "golden_id", "source__code", "source_key").iterator(chunk_size=20_000)
+
+
+def source_systems_sending() -> QuerySet[SourceSystem]:
+    """The systems that send records (for choosing one to import a file for)."""
+    return SourceSystem.objects.filter(is_source=True, is_active=True).order_by("code")
+
+
+def ingest_batches_recent(*, day: date | None = None) -> QuerySet[IngestBatch]:
+    """Ingest batches, newest first; with ``day``, those received that (local) day."""
+    batches = IngestBatch.objects.select_related("source", "user").order_by("-id")
+    if day is not None:
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        batches = batches.filter(received_at__gte=start,
+                                 received_at__lt=start + timedelta(days=1))
+    return batches
+
+
+def feed_uploads(*, domains: Iterable[str]) -> QuerySet[FeedUpload]:
+    """Uploaded feed files of the given domains, newest first (without their content)."""
+    return FeedUpload.objects.filter(domain__in=list(domains)).defer("content") \
+        .select_related("source", "user", "batch").order_by("-id")
+
+
+def source_systems_all() -> QuerySet[SourceSystem]:
+    return SourceSystem.objects.order_by("code")

@@ -9,8 +9,11 @@ all in one transaction.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import logging
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +23,14 @@ from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from connectors import ConnectorError, get_connector
 from connectors.base import FeedRow
+from connectors.feed_files import detect_format, read_feed
 from mdm.core.bulk import bulk_save_with_history
 from mdm.core.domains import DOMAINS
-from mdm.core.errors import MDMError, ValidationFailed
+from mdm.core.errors import MDMError, PayloadTooLarge, ValidationFailed
 from mdm.core.locks import domain_write_lock
 from mdm.core.middleware import current_request_id
 from mdm.golden.selectors import golden_versions
@@ -37,13 +42,21 @@ from mdm.matching.services import (
     match_plan_apply,
 )
 from mdm.sources.mapping import MappedRecord, MappingConfig, is_empty, map_record, reason
-from mdm.sources.models import IngestBatch, RejectedRecord, SourceRecord, SourceSystem
+from mdm.sources.models import (
+    FeedUpload,
+    IngestBatch,
+    RejectedRecord,
+    SourceRecord,
+    SourceSystem,
+)
 from mdm.sources.standardisers import StandardisationError, standardise
 from mdm.sources.validation import RuleSet
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 DELETED, STALE, QUARANTINED = "deleted", "stale", "quarantined"
 DOMAIN_ORDER = tuple(DOMAINS)  # customer, product, contract: references point backwards
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -561,3 +574,156 @@ def source_records_relink(*, domain: str, record_ids: Sequence[int], golden_id: 
                            user=user, reason=reason)
     blocking_keys_repoint(record_ids=[r.pk for r in records], golden_id=golden_id)
     return len(records)
+
+
+# --- feed files uploaded in the web interface -----------------------------------------
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+KEPT_PROBLEMS = 500  # per upload; the rest stay in RejectedRecord / quarantine
+_PEEK_ROWS = 20
+
+
+def feed_upload_receive(*, source: SourceSystem | None, domain: str, file_name: str,
+                        size: int, stream: Any, actor: Any = None) -> FeedUpload:
+    """Keep an uploaded feed file and queue its import (after commit).
+
+    A request that cannot be a feed (no source, unknown domain, empty, too large, an
+    extension that is neither CSV nor JSON Lines) raises and nothing is stored. A file
+    that is kept but cannot be imported at all (bad CSV header, no readable record, no
+    key column) is stored as failed, then raises: nothing received is lost.
+    """
+    fmt = _check_upload(source=source, domain=domain, file_name=file_name, size=size)
+    content = stream.read(MAX_UPLOAD_BYTES + 1)
+    if not content.strip():
+        raise ValidationFailed(gettext("The file “%(name)s” is empty.") % {"name": file_name},
+                               fields={"file": ["empty"]})
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise _too_large(file_name)
+    with transaction.atomic():
+        upload = FeedUpload.objects.create(
+            source=source, domain=domain, file_name=file_name[:255], format=fmt,
+            content=content, size=len(content), request_id=current_request_id(),
+            user=actor if getattr(actor, "is_authenticated", False) else None)
+        problem = _unreadable(upload, source)
+        if problem:
+            upload.status, upload.error = FeedUpload.Status.FAILED, problem
+            upload.finished_at = timezone.now()
+            upload.save(update_fields=["status", "error", "finished_at"])
+        else:
+            from mdm.sources.tasks import process_feed_upload
+
+            transaction.on_commit(lambda: process_feed_upload.delay(upload.pk), robust=True)
+    if problem:
+        raise ValidationFailed(problem, fields={"file": [problem]})
+    return upload
+
+
+def _check_upload(*, source: SourceSystem | None, domain: str, file_name: str,
+                  size: int) -> str:
+    if source is None or not source.is_source:
+        raise ValidationFailed(gettext("Choose a source system that sends records."),
+                               fields={"source": ["unknown"]})
+    if domain not in DOMAINS:
+        raise ValidationFailed(gettext("Choose a domain."), fields={"domain": ["unknown"]})
+    if not file_name:
+        raise ValidationFailed(gettext("Choose a file to upload."), fields={"file": ["required"]})
+    try:
+        fmt = detect_format(file_name)
+    except ConnectorError:
+        raise ValidationFailed(
+            gettext("“%(name)s” is not a CSV or JSON Lines file: the name must end in .csv, .tsv, "
+              ".txt, .jsonl, .ndjson or .json.") % {"name": file_name},
+            fields={"file": ["format"]}) from None
+    if size > MAX_UPLOAD_BYTES:
+        raise _too_large(file_name)
+    return fmt
+
+
+def _too_large(file_name: str) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        gettext("“%(name)s” is larger than %(limit)d MB: split it, or import it with the "
+          "import_feed command.") % {"name": file_name, "limit": MAX_UPLOAD_BYTES // 2**20},
+        fields={"file": ["too large"]})
+
+
+def _unreadable(upload: FeedUpload, source: SourceSystem) -> str:
+    """Why a stored upload cannot be imported at all ("" when it can be)."""
+    rows = list(itertools.islice(read_feed(bytes(upload.content), fmt=upload.format),
+                                 _PEEK_ROWS))
+    if not rows:
+        return gettext("The file “%(name)s” holds no records.") % {"name": upload.file_name}
+    parsed = [row for row in rows if row.data is not None]
+    if not parsed:
+        return gettext("No readable record in “%(name)s” (is it really %(format)s?): %(error)s") % {
+            "name": upload.file_name, "format": upload.format.upper(), "error": rows[0].error}
+    key_field = source.key_field(upload.domain)
+    if upload.format == "csv" and key_field not in parsed[0].data:
+        return gettext("“%(name)s” has no column “%(key)s”, which holds the record key of "
+                 "%(source)s %(domain)s records.") % {
+            "name": upload.file_name, "key": key_field, "source": source.code,
+            "domain": upload.domain}
+    return ""
+
+
+class _Progress:
+    """Counts rows done; writes the count after every chunk, and for single rejected rows
+    (reported one by one) at most every ``every_seconds``."""
+
+    def __init__(self, upload_id: int, every_seconds: float = 0.2) -> None:
+        self.upload_id, self.every = upload_id, every_seconds
+        self.done, self.written_at = 0, 0.0
+
+    def __call__(self, rows: int) -> None:
+        self.done += rows
+        if rows > 1 or time.monotonic() - self.written_at >= self.every:
+            self.write()
+
+    def write(self) -> None:
+        FeedUpload.objects.filter(pk=self.upload_id).update(rows_done=self.done)
+        self.written_at = time.monotonic()
+
+
+def upload_chunk_rows(total: int) -> int:
+    """Rows per ingest transaction: about twenty progress steps, 20 to 500 rows each."""
+    return max(20, min(500, total // 20))
+
+
+def feed_upload_process(*, upload_id: int) -> FeedUpload:
+    """Import a stored upload through ``source_feed_ingest``, recording progress.
+
+    Not one transaction on purpose: each chunk commits (as with ``import_feed``) so the
+    progress is visible while it runs. Run again after a crash, it starts over; records
+    already imported come back ``unchanged``.
+    """
+    upload = FeedUpload.objects.select_related("source", "user").get(pk=upload_id)
+    if upload.finished:
+        return upload
+    content = bytes(upload.content)
+    total = sum(1 for _row in read_feed(content, fmt=upload.format))
+    FeedUpload.objects.filter(pk=upload.pk).update(
+        status=FeedUpload.Status.RUNNING, started_at=timezone.now(), rows_total=total,
+        rows_done=0)
+    progress = _Progress(upload.pk)
+    try:
+        summary = source_feed_ingest(
+            source=upload.source, domain=upload.domain, rows=read_feed(content, fmt=upload.format),
+            channel=IngestBatch.Channel.FILE, origin=f"upload {upload.pk}: {upload.file_name}",
+            actor=upload.user, chunk_size=upload_chunk_rows(total), on_progress=progress)
+    except Exception as exc:
+        logger.exception("import of upload %s failed", upload.pk)
+        message = exc.message if isinstance(exc, MDMError) else str(exc)
+        return _upload_finish(upload, status=FeedUpload.Status.FAILED, rows_done=progress.done,
+                              error=gettext("The import stopped: %(error)s") % {"error": message})
+    return _upload_finish(upload, status=FeedUpload.Status.DONE, rows_done=total,
+                          counts=summary.counts, problems=sorted(
+                              summary.problems, key=lambda p: p.get("line") or 0)[:KEPT_PROBLEMS],
+                          problems_total=len(summary.problems), batch=summary.batch)
+
+
+@transaction.atomic
+def _upload_finish(upload: FeedUpload, **fields: Any) -> FeedUpload:
+    for name, value in fields.items():
+        setattr(upload, name, value)
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=[*fields, "finished_at"])
+    return upload

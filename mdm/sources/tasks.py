@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from mdm.core.middleware import set_request_id
 from mdm.sources.models import SourceSystem
-from mdm.sources.services import source_pull
+from mdm.sources.services import feed_upload_process, source_pull
 
 
 @shared_task(name="mdm.sources.tasks.sync_due_sources")
@@ -32,3 +32,10 @@ def pull_source(source_id: int) -> dict[str, int]:
     set_request_id()
     source = SourceSystem.objects.get(pk=source_id)
     return source_pull(source=source).counts
+
+
+@shared_task(name="mdm.sources.tasks.process_feed_upload", acks_late=True)
+def process_feed_upload(upload_id: int) -> dict[str, int]:
+    """Import a feed file uploaded in the web interface (queued after its commit)."""
+    set_request_id()
+    return feed_upload_process(upload_id=upload_id).counts

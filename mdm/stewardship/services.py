@@ -23,6 +23,7 @@ from mdm.stewardship.models import (
     ConflictKind,
     ConflictPolicy,
     Decision,
+    Notification,
     Severity,
 )
 
@@ -317,3 +318,15 @@ def _number(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+
+
+# --- notifications ---------------------------------------------------------------------
+
+@transaction.atomic
+def notifications_mark_read(*, user: AbstractBaseUser, ids: list[int] | None = None) -> int:
+    """Mark a user's own unread notifications read (the given ones, or all); returns how
+    many changed. Other users' notifications are never touched."""
+    unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mdm.matching.selectors import match_candidates_list
 from mdm.publishing.models import Subscription
@@ -21,6 +22,8 @@ from mdm.stewardship.selectors import conflicts_list
 from mdm.ui.access import page, visible_domains
 
 INGEST_DAYS = 14
+SEVERITY_LABELS = {Severity.CRITICAL: _("critical"), Severity.HIGH: _("high"),
+                   Severity.MEDIUM: _("medium"), Severity.LOW: _("low")}
 
 
 @page()
@@ -40,9 +43,9 @@ def _open_conflicts(user: Any) -> list[dict[str, Any]]:
     counts = dict(conflicts_list(user=user, status="open").values_list("severity")
                   .annotate(n=Count("id")).order_by())
     url = reverse("ui:conflicts")
-    return [{"label": label, "value": counts.get(value, 0),
-             "url": f"{url}?status=open&severity={value}", "severity": value}
-            for value, label in reversed(Severity.choices)]
+    return [{"label": label, "value": counts.get(severity, 0),
+             "url": f"{url}?status=open&severity={severity}", "severity": severity}
+            for severity, label in SEVERITY_LABELS.items()]
 
 
 def _ingest_by_day() -> list[dict[str, Any]]:

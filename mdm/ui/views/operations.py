@@ -1,20 +1,10 @@
-"""Placeholder pages, replaced as the interface grows."""
+"""Operations pages: quarantine, deliveries, notifications and imports (one module each)."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
-
-from mdm.ui.access import page
-
-
-@page()
-def placeholder(request: HttpRequest) -> HttpResponse:
-    return render(request, "ui/base.html")
-
+from mdm.ui.views import ops_deliveries, ops_imports, ops_notifications, ops_quarantine
 
 urlpatterns = [
-    path("quarantine/", placeholder, name="quarantine"),
-    path("deliveries/", placeholder, name="deliveries"),
-    path("notifications/", placeholder, name="notifications"),
-    path("imports/", placeholder, name="imports"),
+    *ops_quarantine.urlpatterns,
+    *ops_deliveries.urlpatterns,
+    *ops_notifications.urlpatterns,
+    *ops_imports.urlpatterns,
 ]
