@@ -349,3 +349,22 @@ def test_two_sources_changing_one_attribute_within_the_window(crm, erp, ingest):
     ingest(crm, customer("C1", name="张伟", emails="zw@example.com", segment="key",
                          at="2026-03-02 10:00:00"))
     assert Conflict.objects.filter(kind="concurrent_write").count() == 1  # a day apart
+
+
+def test_bulk_resolve_over_the_api_is_all_or_none_and_low_risk_only(steward_client):
+    def open_conflict(severity: str) -> Conflict:
+        return Conflict.objects.create(kind="value_disagreement", domain="customer",
+                                       attribute="email", severity=severity, status="open")
+
+    low, medium, high = open_conflict("low"), open_conflict("medium"), open_conflict("high")
+    url = "/api/v1/conflicts/bulk-resolve/"
+    refused = steward_client.post(url, {"ids": [low.pk, high.pk], "comment": "noise"},
+                                  format="json")
+    assert refused.status_code == 400 and str(high.pk) in refused.json()["error"]["message"]
+    missing = steward_client.post(url, {"ids": [low.pk, 999999], "comment": "noise"},
+                                  format="json")
+    assert missing.status_code == 404
+    assert not Conflict.objects.filter(status="resolved").exists()
+    done = steward_client.post(url, {"ids": [low.pk, medium.pk], "comment": "noise"},
+                               format="json")
+    assert done.status_code == 200 and sorted(done.json()["resolved"]) == [low.pk, medium.pk]

@@ -14,16 +14,15 @@ from rest_framework.views import APIView
 
 from mdm.api.input import validated
 from mdm.api.permissions import HasModelPerms, may_act_on_domain
-from mdm.core.errors import Forbidden, ValidationFailed
-from mdm.stewardship.models import ChangeRequest, Conflict, Notification, Severity
+from mdm.core.errors import Forbidden
+from mdm.stewardship.models import ChangeRequest, Conflict, Notification
 from mdm.stewardship.selectors import change_requests_list, conflicts_list
 from mdm.stewardship.services import (
     change_request_approve,
     change_request_reject,
     conflict_resolve,
+    conflicts_bulk_resolve,
 )
-
-BULK_SEVERITIES = (Severity.LOW, Severity.MEDIUM)
 
 
 class ConflictSerializer(serializers.ModelSerializer):
@@ -90,17 +89,8 @@ class ConflictBulkResolveView(APIView):
     @extend_schema(request=BulkResolveSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         body = validated(BulkResolveSerializer, request.data)
-        ids = body["ids"]
-        risky = list(Conflict.objects.filter(pk__in=ids).exclude(severity__in=BULK_SEVERITIES)
-                     .values_list("pk", flat=True))
-        if risky:
-            raise ValidationFailed("Bulk resolution is for low and medium conflicts only.",
-                                   fields={"ids": [f"high or critical: {risky}"]})
-        for conflict_id in ids:
-            _check_conflict_domain(request.user, conflict_id)
-        resolved = [conflict_resolve(conflict_id=i, user=request.user,
-                                     comment=body["comment"]).pk for i in ids]
-        return Response({"resolved": resolved})
+        return Response({"resolved": conflicts_bulk_resolve(
+            conflict_ids=body["ids"], user=request.user, comment=body["comment"])})
 
 
 def _check_conflict_domain(user: Any, conflict_id: int) -> None:

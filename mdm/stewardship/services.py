@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mdm.core.errors import Conflict as ConflictError
 from mdm.core.errors import Forbidden, ValidationFailed
@@ -278,6 +280,39 @@ def _finish(request: ChangeRequest, user: AbstractBaseUser, comment: str, *,
 
 
 # --- resolving -------------------------------------------------------------------------
+
+BULK_SEVERITIES = (Severity.LOW, Severity.MEDIUM)
+
+
+@transaction.atomic
+def conflicts_bulk_resolve(*, conflict_ids: Iterable[int], user: AbstractBaseUser,
+                           comment: str) -> list[int]:
+    """Close many low- and medium-severity conflicts in the user's domains with one
+    comment, all or none; high and critical ones each need their own look."""
+    from mdm.core.errors import NotFound
+    from mdm.stewardship.selectors import conflicts_list
+
+    ids = sorted(set(conflict_ids))
+    if not ids:
+        raise ValidationFailed(gettext("Select at least one conflict."),
+                               fields={"ids": ["required"]})
+    severities = dict(conflicts_list(user=user).filter(pk__in=ids)
+                      .values_list("pk", "severity"))
+    missing = [i for i in ids if i not in severities]
+    if missing:
+        raise NotFound(gettext("No conflict %(ids)s.") % {"ids": _listed(missing)},
+                       fields={"ids": [f"unknown: {missing}"]})
+    risky = [i for i in ids if severities[i] not in BULK_SEVERITIES]
+    if risky:
+        raise ValidationFailed(
+            gettext("Bulk resolution is for low and medium conflicts only (not %(ids)s).")
+            % {"ids": _listed(risky)}, fields={"ids": [f"high or critical: {risky}"]})
+    return [conflict_resolve(conflict_id=i, user=user, comment=comment).pk for i in ids]
+
+
+def _listed(ids: list[int]) -> str:
+    return ", ".join(map(str, ids))
+
 
 @transaction.atomic
 def conflict_resolve(*, conflict_id: int, user: AbstractBaseUser, comment: str,

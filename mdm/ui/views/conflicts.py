@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -25,15 +24,16 @@ from mdm.stewardship.selectors import (
     golden_value_now,
 )
 from mdm.stewardship.services import (
+    BULK_SEVERITIES,
     change_request_approve,
     change_request_reject,
     conflict_resolve,
+    conflicts_bulk_resolve,
 )
 from mdm.ui.access import action, page, visible_domains
 from mdm.ui.views.review import display_value
 
 PAGE_SIZE = 25
-BULK_SEVERITIES = (Severity.LOW, Severity.MEDIUM)
 ALL = "all"
 
 SEVERITY_LABELS = {Severity.LOW: gettext_lazy("low"), Severity.MEDIUM: gettext_lazy("medium"),
@@ -128,29 +128,15 @@ def conflict_resolve_action(request: HttpRequest, conflict_id: int) -> HttpRespo
 
 
 @action("conflict.bulk_resolve", "stewardship.change_conflict")
-def conflicts_bulk_resolve(request: HttpRequest) -> HttpResponse:
+def conflicts_bulk_resolve_view(request: HttpRequest) -> HttpResponse:
     """Close many open low- and medium-severity conflicts with one comment, all or none."""
     try:
         ids = sorted({int(i) for i in request.POST.getlist("ids")})
     except ValueError as exc:
         raise ValidationFailed(_("Unknown conflict ids."), fields={"ids": ["invalid"]}) from exc
-    if not ids:
-        raise ValidationFailed(_("Select at least one conflict."), fields={"ids": ["required"]})
-    comment = _comment(request)
-    visible = {c.pk: c for c in conflicts_list(user=request.user).filter(pk__in=ids)
-               .filter(domain__in=visible_domains(request.user))}
-    missing = [i for i in ids if i not in visible]
-    if missing:
-        raise NotFound(_("No conflict %(ids)s.") % {"ids": ", ".join(map(str, missing))})
-    risky = [i for i in ids if visible[i].severity not in BULK_SEVERITIES]
-    if risky:
-        raise ValidationFailed(
-            _("Bulk resolution is for low and medium conflicts only (not %(ids)s).")
-            % {"ids": ", ".join(map(str, risky))}, fields={"ids": ["high or critical"]})
-    with transaction.atomic():  # the same service path as the API, all or none
-        for conflict_id in ids:
-            conflict_resolve(conflict_id=conflict_id, user=request.user, comment=comment)
-    messages.success(request, _("%(count)d conflicts resolved.") % {"count": len(ids)})
+    resolved = conflicts_bulk_resolve(conflict_ids=ids, user=request.user,
+                                      comment=_comment(request))
+    messages.success(request, _("%(count)d conflicts resolved.") % {"count": len(resolved)})
     return redirect(_back_to_queue(request))
 
 
@@ -264,7 +250,7 @@ def _comment(request: HttpRequest) -> str:
 
 urlpatterns = [
     path("conflicts/", conflicts, name="conflicts"),
-    path("conflicts/bulk-resolve/", conflicts_bulk_resolve, name="conflicts-bulk-resolve"),
+    path("conflicts/bulk-resolve/", conflicts_bulk_resolve_view, name="conflicts-bulk-resolve"),
     path("conflicts/<int:conflict_id>/", conflict_detail, name="conflict"),
     path("conflicts/<int:conflict_id>/resolve/", conflict_resolve_action,
          name="conflict-resolve"),
