@@ -54,5 +54,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {source}: {key}")
         if summary.users:
             self.stdout.write("Demo logins: " + ", ".join(f"{u}/{p}" for u, p in summary.users)
-                              + "  (admin: http://127.0.0.1:8000/admin/, API docs: "
+                              + "  (stewards: http://127.0.0.1:8000/, admin: "
+                              "http://127.0.0.1:8000/admin/, API docs: "
                               "http://127.0.0.1:8000/api/docs/)")
