@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/mdm
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install install-test browser demo serve test lint bench
+.PHONY: install install-test browser demo serve test lint bench messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,10 @@ lint: install-test
 
 bench: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py bench_ingest --records 10000 --json
+
+# Refresh the Simplified Chinese catalogue after changing interface text (needs gettext);
+# fill the new msgstr entries in locale/zh_Hans/LC_MESSAGES/django.po, then run it again.
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=tests \
+		--ignore=test-artifacts
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
