@@ -199,6 +199,19 @@ def ingest_batches_recent(*, day: date | None = None) -> QuerySet[IngestBatch]:
     return batches
 
 
+def records_received_by_day(*, days: int) -> dict[date, int]:
+    """Records received per local day over the last ``days`` days (every day, zero too),
+    counted from the ingest batches' outcome counts."""
+    today = timezone.localdate()
+    received = {today - timedelta(days=n): 0 for n in range(days - 1, -1, -1)}
+    batches = IngestBatch.objects.filter(received_at__gte=timezone.now() - timedelta(days=days))
+    for received_at, counts in batches.values_list("received_at", "counts").iterator():
+        day = timezone.localdate(received_at)
+        if day in received:
+            received[day] += sum(v for v in (counts or {}).values() if isinstance(v, int))
+    return received
+
+
 def feed_uploads(*, domains: Iterable[str]) -> QuerySet[FeedUpload]:
     """Uploaded feed files of the given domains, newest first (without their content)."""
     return FeedUpload.objects.filter(domain__in=list(domains)).defer("content") \

@@ -22,9 +22,8 @@ from django.views.decorators.http import require_POST
 
 from mdm.core.domains import DOMAINS
 from mdm.core.errors import MDMError
-from mdm.core.middleware import current_request_id
 from mdm.stewardship.selectors import steward_domains
-from mdm.ui.models import StewardAction
+from mdm.ui.services import steward_action_record
 
 View = Callable[..., HttpResponse]
 
@@ -68,13 +67,9 @@ def action(name: str, *perms: str) -> Callable[[View], View]:
 
 
 def audit(request: HttpRequest, name: str, target: str, *, refused: str = "",
-          detail: dict[str, Any] | None = None) -> StewardAction:
-    """Record one action of the web interface."""
-    return StewardAction.objects.create(
-        user=request.user if request.user.is_authenticated else None, action=name,
-        target=target[:200], message=refused, detail=detail or {},
-        outcome=StewardAction.Outcome.REFUSED if refused else StewardAction.Outcome.DONE,
-        request_id=current_request_id())
+          detail: dict[str, Any] | None = None) -> None:
+    steward_action_record(user=request.user, action=name, target=target, refused=refused,
+                          detail=detail)
 
 
 def back_url(request: HttpRequest, default: str = "/") -> str:

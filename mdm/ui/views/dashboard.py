@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mdm.matching.selectors import match_candidates_list
-from mdm.publishing.models import Subscription
-from mdm.publishing.selectors import subscription_lag
-from mdm.sources.models import IngestBatch
-from mdm.sources.selectors import quarantined_records
+from mdm.publishing.selectors import subscription_lag, subscriptions_visible
+from mdm.sources.selectors import quarantined_records, records_received_by_day
 from mdm.stewardship.models import Severity
 from mdm.stewardship.selectors import conflicts_list
 from mdm.ui.access import page, visible_domains
@@ -35,7 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             domain__in=domains).count(),
         "quarantined": quarantined_records().filter(domain__in=domains).count(),
         "ingest": _ingest_by_day(),
-        "lag": _sync_lag(),
+        "lag": _sync_lag(request.user),
     })
 
 
@@ -49,28 +45,16 @@ def _open_conflicts(user: Any) -> list[dict[str, Any]]:
 
 
 def _ingest_by_day() -> list[dict[str, Any]]:
-    """Records received per day over the last two weeks, every day shown (zero or not)."""
-    today = timezone.localdate()
-    days = [today - timedelta(days=n) for n in range(INGEST_DAYS - 1, -1, -1)]
-    received = dict.fromkeys(days, 0)
-    batches = IngestBatch.objects.filter(received_at__gte=timezone.now() - timedelta(
-        days=INGEST_DAYS)).values_list("received_at", "counts")
-    for received_at, counts in batches.iterator():
-        day = timezone.localdate(received_at)
-        if day in received:
-            received[day] += sum(v for v in (counts or {}).values() if isinstance(v, int))
-    return [{"label": day.strftime("%m-%d"), "value": received[day],
-             "url": reverse("ui:imports") + f"?day={day.isoformat()}"} for day in days]
+    url = reverse("ui:imports")
+    return [{"label": day.strftime("%m-%d"), "value": count, "url": f"{url}?day={day}"}
+            for day, count in records_received_by_day(days=INGEST_DAYS).items()]
 
 
-def _sync_lag() -> list[dict[str, Any]]:
+def _sync_lag(user: Any) -> list[dict[str, Any]]:
     url = reverse("ui:deliveries")
-    rows = []
-    for subscription in Subscription.objects.select_related("subscriber").order_by("name"):
-        lag = subscription_lag(subscription=subscription)
-        rows.append({**lag, "label": subscription.name,
-                     "url": f"{url}?subscription={subscription.pk}"})
-    return rows
+    return [{**subscription_lag(subscription=subscription), "label": subscription.name,
+             "url": f"{url}?subscription={subscription.pk}"}
+            for subscription in subscriptions_visible(domains=visible_domains(user))]
 
 
 urlpatterns = [path("", dashboard, name="dashboard")]
