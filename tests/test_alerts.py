@@ -24,7 +24,7 @@ from mdm.stewardship.models import (
     Notification,
     StewardScope,
 )
-from mdm.stewardship.tasks import alert_conflict
+from mdm.stewardship.tasks import alert_conflicts
 
 pytestmark = pytest.mark.django_db
 
@@ -287,10 +287,10 @@ def test_wecom_content_stays_within_4096_bytes(contract: Contract) -> None:
 def test_task_runs_the_service(contract: Contract) -> None:
     steward = _user("s1", DATA_STEWARD)
     conflict = _conflict(contract)
-    result = alert_conflict.apply(args=[conflict.pk]).get()
-    assert result == {"notified_user_ids": [steward.pk], "channels_sent": [],
-                      "channels_failed": []}
-    assert alert_conflict.name == "mdm.stewardship.tasks.alert_conflict"
+    result = alert_conflicts.apply(args=[[conflict.pk]]).get()
+    assert result == [{"notified_user_ids": [steward.pk], "channels_sent": [],
+                       "channels_failed": []}]
+    assert alert_conflicts.name == "mdm.stewardship.tasks.alert_conflicts"
 
 
 def test_missing_conflict_is_a_no_op() -> None:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdm.matching.blocking import BLOCKING_KEY_KINDS, blocking_keys
+from mdm.matching.rules import DEFAULT_RULES
 from mdm.sources.standardisers import standardise
 
 
@@ -14,12 +15,18 @@ def kinds(keys: set[str]) -> set[str]:
     return {key.split(":", 1)[0] for key in keys}
 
 
+def default_keys(attributes: dict) -> set[str]:
+    """The keys of the kinds the default customer rule uses."""
+    used = set(DEFAULT_RULES["customer"]["blocking_keys"])
+    return {key for key in blocking_keys("customer", attributes) if kinds({key}) <= used}
+
+
 def test_zhang_wei_in_two_scripts_with_one_mobile_in_two_formats_share_keys():
     crm = {"party_type": "person", "name": "张伟", "city": "北京",
            "phones": [standardise("phone", "138 0013 8000")]}
     shop = {"party_type": "person", "name": standardise("name", "Mr. ZHANG Wei"),
             "city": "北京市", "phones": [standardise("phone", "+86-138-0013-8000")]}
-    shared = blocking_keys("customer", crm) & blocking_keys("customer", shop)
+    shared = default_keys(crm) & default_keys(shop)
     assert shared == {"phone:+8613800138000", "name_city:wei zhang|北京"}
 
 
@@ -32,12 +39,12 @@ def test_two_different_zhang_wei_in_one_city_share_only_the_broad_name_city_key(
     second = {"party_type": "person", "name": "Zhang Wei", "city": "北京",
               "national_id": "110101199003074477", "phones": ["+8613900139000"],
               "emails": ["wei.zhang@example.cn"], "birth_date": "1990-03-07"}
-    shared = blocking_keys("customer", first) & blocking_keys("customer", second)
+    shared = default_keys(first) & default_keys(second)
     assert shared == {"name_city:wei zhang|北京"}
 
 
 def test_person_keys():
-    keys = blocking_keys("customer", {
+    keys = default_keys({
         "party_type": "person", "name": "张伟", "name_latin": "Zhang Wei",
         "national_id": "11010519491231002X", "emails": ["zw@example.com"],
         "phones": ["+8613800138000", "+861065529988"], "city": "北京",
@@ -48,7 +55,28 @@ def test_person_keys():
         "phone:+8613800138000", "phone:+861065529988",
         "name_by:wei zhang|1985", "name_city:wei zhang|北京",
         "part_dob:wei|1985-03-04", "part_dob:zhang|1985-03-04",
+        "dob_city:1985-03-04|北京",
     }
+
+
+def test_a_person_with_every_name_part_mistyped_or_no_name_still_shares_keys():
+    # FEBRL-style duplicates: the name is garbled (or gone), the postal code kept
+    original = {"name": "Charles Trevorrow", "birth_date": "1972-10-22",
+                "postal_code": "5473", "city": "Whitebridge",
+                "addresses": ["20 duggan street"]}
+    garbled = {"name": "Chalres Trevorvrow", "birth_date": "1972-10-22",
+               "postal_code": "5473"}
+    nameless = {"birth_date": "1972-10-22", "addresses": ["20 Duggan Street"]}
+    assert kinds(blocking_keys("customer", original) & blocking_keys("customer", garbled)) \
+        == {"dob_postcode"}
+    assert blocking_keys("customer", original) & blocking_keys("customer", nameless) \
+        == {"address_dob:20dugganstreet|1972-10-22"}
+
+
+def test_other_ids_one_typo_apart_share_a_near_key():
+    a = blocking_keys("customer", {"name": "Blake Moody", "other_ids": ["4137877"]})
+    b = blocking_keys("customer", {"name": "Jacobie Tilleq", "other_ids": ["4137787"]})
+    assert kinds(a & b) == {"other_id_near"}  # two digits swapped
 
 
 def test_part_dob_survives_a_changed_given_name():

@@ -343,10 +343,14 @@ def test_two_sources_changing_one_attribute_within_the_window(crm, erp, ingest):
                          at="2026-03-01 10:00:00"))
     ingest(erp, customer("E1", name="张伟", emails="zw@example.com", segment="vip",
                          at="2026-03-01 10:00:30"))
+    # erp's record joins the golden record just now: a first value, not a concurrent write
+    assert not Conflict.objects.filter(kind="concurrent_write").exists()
+    ingest(crm, customer("C1", name="张伟", emails="zw@example.com", segment="key",
+                         at="2026-03-01 10:01:00"))
     conflict = Conflict.objects.get(kind="concurrent_write", attribute="segment")
     assert conflict.severity == "high" and "within 60 s" in conflict.detail
     assert {c["source"] for c in conflict.candidates} == {"crm", "erp"}
-    ingest(crm, customer("C1", name="张伟", emails="zw@example.com", segment="key",
+    ingest(erp, customer("E1", name="张伟", emails="zw@example.com", segment="standard",
                          at="2026-03-02 10:00:00"))
     assert Conflict.objects.filter(kind="concurrent_write").count() == 1  # a day apart
 

@@ -173,6 +173,19 @@ def test_merge_from_the_queue_joins_the_golden_records_and_is_a_training_label(r
     assert ana.get("/api/v1/match-candidates/").json()["count"] == 0
 
 
+def test_a_pair_whose_customers_a_steward_merged_directly_leaves_the_queue(review_pair):
+    (ana,) = stewards("ana")
+    ids = [str(golden_of("crm", "C1")), str(golden_of("erp", "E1"))]
+    response = ana.post("/api/v1/golden/customer/merge/", {"ids": ids, "reason": "same person"},
+                        format="json")
+    assert response.status_code == 200, response.content
+    review_pair.refresh_from_db()
+    assert review_pair.status == "merged" and review_pair.decided_by.username == "ana"
+    assert ana.get("/api/v1/match-candidates/?status=open").json()["count"] == 0
+    assert ana.get("/api/v1/match-candidates/?status=merged").json()["count"] == 1
+    assert not MatchLabel.objects.exists()  # not a review decision, so no training label
+
+
 def test_not_a_match_is_remembered_until_a_record_changes_materially(review_pair, crm, erp,
                                                                      ingest):
     (ana,) = stewards("ana")

@@ -50,13 +50,15 @@ class GoldenChange:
 @transaction.atomic
 def golden_records_survive(*, domain: str, golden_ids: Iterable[uuid.UUID],
                            origin_source: str = "", actor: Any = None,
-                           caused_at: datetime | None = None,
-                           reason: str = "") -> list[GoldenChange]:
+                           caused_at: datetime | None = None, reason: str = "",
+                           joined: Iterable[int] = ()) -> list[GoldenChange]:
     """Recompute golden records from their linked source records and store what changed.
 
     A golden id with no record yet is created; one whose linked records are all gone is
     retired. Unchanged records are left alone (no new version, no event). ``caused_at`` is
-    when the source data behind the change arrived (for sync-lag measurement).
+    when the source data behind the change arrived (for sync-lag measurement). ``joined``
+    are source records linked to their golden record just now (new, matched, merged in):
+    their values arrive for the first time, so they are no concurrent write.
     """
     domain_write_lock(domain)
     model = golden_model(domain)
@@ -69,7 +71,7 @@ def golden_records_survive(*, domain: str, golden_ids: Iterable[uuid.UUID],
                 for gid in ids if gid in existing or gid in linked}
     if domain == "contract":
         _resolve_customer_refs(survived)
-    holds = _holds(domain, existing, survived, linked, origin_source)
+    holds = _holds(domain, existing, survived, linked, origin_source, set(joined))
     created, updated, events, changes = [], [], [], []
     for golden_id, (values, lineage) in survived.items():
         current = existing.get(golden_id)
@@ -100,8 +102,8 @@ def golden_records_survive(*, domain: str, golden_ids: Iterable[uuid.UUID],
 
 def _holds(domain: str, existing: dict[uuid.UUID, GoldenRecord],
            survived: dict[uuid.UUID, tuple[dict, dict]],
-           linked: dict[uuid.UUID, list[LinkedRecord]],
-           origin_source: str) -> dict[uuid.UUID, dict[str, Any]]:
+           linked: dict[uuid.UUID, list[LinkedRecord]], origin_source: str,
+           joined: set[int]) -> dict[uuid.UUID, dict[str, Any]]:
     """Attributes whose change must wait (approval) or stop (block): the conflict
     policies decide; changes already waiting stay held."""
     from mdm.stewardship.services import ProposedChange, conflicts_from_changes
@@ -118,7 +120,7 @@ def _holds(domain: str, existing: dict[uuid.UUID, GoldenRecord],
                                         held=dict(current.holds or {}),
                                         records=linked.get(golden_id, []), pinned=pinned,
                                         lineage_before=current.lineage or {},
-                                        lineage_after=lineage))
+                                        lineage_after=lineage, joined=joined))
     return conflicts_from_changes(domain=domain, proposals=proposals,
                                   origin_source=origin_source)
 
@@ -239,9 +241,10 @@ def _pin(value: Any, actor: Any, reason: str) -> dict[str, Any]:
             "at": timezone.now().isoformat(), "reason": reason}
 
 
-def _recompute(domain: str, golden_ids: Iterable[uuid.UUID], actor: Any, reason: str) -> None:
+def _recompute(domain: str, golden_ids: Iterable[uuid.UUID], actor: Any, reason: str,
+               joined: Iterable[int] = ()) -> None:
     golden_records_survive(domain=domain, golden_ids=golden_ids, actor=actor, reason=reason,
-                           caused_at=timezone.now())
+                           caused_at=timezone.now(), joined=joined)
 
 
 def _save_steward_fields(record: GoldenRecord, fields: list[str]) -> None:
@@ -347,6 +350,7 @@ def golden_records_merge(*, domain: str, survivor_id: uuid.UUID | str,
                          reason: str = "") -> GoldenRecord:
     """Merge golden records into a survivor: their source records move to it, they become
     pointers to it (their ids keep resolving), and the survivor is recomputed."""
+    from mdm.matching.services import match_candidates_close_merged
     from mdm.sources.selectors import source_record_ids_for_golden
     from mdm.sources.services import source_records_relink
 
@@ -361,8 +365,10 @@ def golden_records_merge(*, domain: str, survivor_id: uuid.UUID | str,
             raise ConflictError(f"{domain} {record.id} is {record.status}; only active "
                                 "records can be merged.")
     user = actor if getattr(actor, "pk", None) else None
+    joined: list[int] = []
     for other in others:
         moved = source_record_ids_for_golden(domain=domain, golden_id=other.id)
+        joined += moved
         source_records_relink(domain=domain, record_ids=moved, golden_id=survivor.id,
                               actor=user, reason=f"merged into {survivor.id}")
         MergeLink.objects.create(domain=domain, survivor_id=survivor.id, merged_id=other.id,
@@ -371,7 +377,9 @@ def golden_records_merge(*, domain: str, survivor_id: uuid.UUID | str,
         other.status = GoldenRecord.Status.MERGED
         other.version += 1
         other.save(update_fields=["merged_into", "status", "version", "updated_at"])
-    _recompute(domain, [survivor.id], user, reason or "merge")
+    _recompute(domain, [survivor.id], user, reason or "merge", joined)
+    match_candidates_close_merged(domain=domain, golden_id=survivor.id, actor=user,
+                                  reason=reason or "merge")
     survivor.refresh_from_db()
     change_events_emit(events=[EventSpec(
         type=f"mdm.{domain}.merged", domain=domain, golden_id=survivor.id,

@@ -31,6 +31,10 @@ BLOCKING_KEY_KINDS: dict[str, str] = {
     "uscc": "an 18-character unified social credit code; unique per legal entity",
     "other_id": "another personal identifier (passport, foreign social security number); "
                 "unique per person",
+    "other_id_near": "another identifier with one character left out, one key per position "
+                     "(other_id_near:413787 from 4137877); two identifiers one mistyped or "
+                     "swapped character apart share a key; a block is one person plus the "
+                     "rare identifier one typo away",
     # customer, persons (party_type not "organisation")
     "name_by": "person name key + birth year (name_by:wei zhang|1985); even the commonest "
                "Chinese name key spread over ~70 birth years leaves blocks of a few records "
@@ -52,6 +56,19 @@ BLOCKING_KEY_KINDS: dict[str, str] = {
                      "(part_postcode:green|2119); tolerates errors in the birth date and in "
                      "the other name part; a postal code holds a few thousand people, so a "
                      "block is the few sharing a surname or given name there",
+    "part_city": "one syllable (or word) of the person name key + city "
+                 "(part_city:green|ivanhoe); like part_postcode, for a city that is a town "
+                 "or suburb: in a big city a common syllable exceeds the block size limit",
+    "dob_postcode": "full birth date + postal code (dob_postcode:1985-03-04|100081); needs "
+                    "no name, so it survives typos in every name part; ~25,000 birth dates "
+                    "over the few thousand to a hundred thousand people of a postal code "
+                    "leave a handful per block",
+    "dob_city": "full birth date + city (dob_city:1985-03-04|北京); needs no name and "
+                "tolerates a wrong postal code; a city of a million people gives blocks of "
+                "~40, one of twenty million blocks that exceed the size limit",
+    "address_dob": "an address + full birth date (address_dob:5beaumontclose|1964-01-05); "
+                   "needs no name, postal code or city: a household's members born on one "
+                   "day (twins) at most",
     # customer, organisations
     "company_city": "company key + region (company_city:星辰科技|北京), the region from the "
                     "name (北京…, …（北京）, Beijing …) or the city; company names are "
@@ -128,7 +145,10 @@ def _customer(attributes: dict[str, Any]) -> set[str]:
     keys |= _keyed("email", (e.casefold() for e in _items(attributes.get("emails"))))
     keys |= _keyed("nid", (n.upper() for n in _items(attributes.get("national_id"))))
     keys |= _keyed("uscc", (c.upper() for c in _items(attributes.get("credit_code"))))
-    keys |= _keyed("other_id", (_compact(i) for i in _items(attributes.get("other_ids"))))
+    other_ids = [_compact(i) for i in _items(attributes.get("other_ids"))]
+    keys |= _keyed("other_id", other_ids)
+    keys |= _keyed("other_id_near", (i[:k] + i[k + 1:] for i in other_ids if len(i) > 4
+                                     for k in range(len(i))))
     return keys | (_organisation(attributes) if is_organisation(attributes) else
                    _person(attributes))
 
@@ -142,7 +162,7 @@ def is_organisation(attributes: dict[str, Any]) -> bool:
 def _person(attributes: dict[str, Any]) -> set[str]:
     birth, city = _birth_date(attributes), _city(attributes)
     postcode = _compact(attributes.get("postal_code") or "")
-    keys: set[str] = set()
+    keys = _nameless(attributes, birth, city, postcode)
     for name in _names(attributes, person_name_key):
         if postcode:
             keys |= {f"part_postcode:{part}|{postcode}" for part in name.split()}
@@ -151,8 +171,22 @@ def _person(attributes: dict[str, Any]) -> set[str]:
             keys |= {f"part_dob:{part}|{birth}" for part in name.split()}
         if city:
             keys.add(f"name_city:{name}|{city}")
+            keys |= {f"part_city:{part}|{city}" for part in name.split()}
         if not birth and not city:
             keys.add(f"name:{name}")
+    return keys
+
+
+def _nameless(attributes: dict[str, Any], birth: str, city: str, postcode: str) -> set[str]:
+    """A person's keys that need no name: the birth date with a place."""
+    if not birth:
+        return set()
+    addresses = (_compact(address) for address in _items(attributes.get("addresses")))
+    keys = _keyed("address_dob", (f"{address}|{birth}" for address in addresses if address))
+    if postcode:
+        keys.add(f"dob_postcode:{birth}|{postcode}")
+    if city:
+        keys.add(f"dob_city:{birth}|{city}")
     return keys
 
 

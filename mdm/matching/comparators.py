@@ -26,7 +26,8 @@ date                      top same day; day and month transposed in the same yea
                           one level per day-distance threshold (ascending); 0 beyond
 person_name               top same name (same pinyin key, and the same Han characters    n + 3
                           when both are written in Han); same pinyin key but different
-                          Han characters (张伟/张卫); Jaro–Winkler bands on the keys; 0
+                          Han characters (张伟/张卫); Jaro–Winkler bands on the key parts
+                          the two names do not share (王伟/张伟: wang/zhang); 0
 company_name              top same company key (region and legal form ignored); same    n + 3
                           key but both name a different region (北京…/上海…); token-set
                           similarity bands on the keys; 0
@@ -41,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -287,7 +289,8 @@ def _company(name: str) -> tuple[str, str | None, str]:
 
 
 def _person_pair(a: Any, b: Any, thresholds: Thresholds) -> tuple[int, float] | None:
-    """张伟 = Zhang Wei = Wei ZHANG (top); 张伟/张卫 (same pinyin) one lower; then JW bands."""
+    """张伟 = Zhang Wei = Wei ZHANG (top); 张伟/张卫 (same pinyin) one lower; then JW bands
+    on the name parts the keys do not share."""
     (key_a, han_a), (key_b, han_b) = _person(str(a)), _person(str(b))
     if not key_a or not key_b:
         return None
@@ -295,8 +298,19 @@ def _person_pair(a: Any, b: Any, thresholds: Thresholds) -> tuple[int, float] | 
     if key_a == key_b:
         homophone = bool(han_a and han_b) and han_a != han_b
         return (top - 1 if homophone else top), 1.0
-    score = JaroWinkler.similarity(*sorted((key_a, key_b)))
+    score = JaroWinkler.similarity(*sorted(_unshared(key_a, key_b)))
     return _band(score, thresholds), score
+
+
+def _unshared(key_a: str, key_b: str) -> tuple[str, str]:
+    """The keys without the parts both have, so a shared given name or surname does not
+    make two different names look alike ('chloe mason' / 'chloe sporn' compare 'mason'
+    with 'sporn'); the whole keys when one holds only shared parts (a missing part)."""
+    parts_a, parts_b = Counter(key_a.split()), Counter(key_b.split())
+    rest_a, rest_b = parts_a - parts_b, parts_b - parts_a
+    if not rest_a or not rest_b:
+        return key_a, key_b
+    return " ".join(sorted(rest_a.elements())), " ".join(sorted(rest_b.elements()))
 
 
 def _company_pair(a: Any, b: Any, thresholds: Thresholds) -> tuple[int, float] | None:

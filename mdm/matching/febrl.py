@@ -62,7 +62,9 @@ FEBRL_COMPARISONS: list[dict[str, Any]] = [
     _comparison("postal_code", "postal_code", "levenshtein", (0.75,), m_top=0.8, u_top=0.01),
     _comparison("region", "region", "exact", m_top=0.9, u_top=0.2),
 ]
-FEBRL_BLOCKING_KEYS = ["other_id", "name_by", "part_dob", "name_city", "part_postcode", "name"]
+FEBRL_BLOCKING_KEYS = ["other_id", "other_id_near", "name_by", "part_dob", "name_city",
+                       "part_postcode", "part_city", "dob_postcode", "dob_city", "address_dob",
+                       "name"]
 FEBRL_THRESHOLDS = {"auto_merge_weight": 10.0, "review_weight": 0.0, "bridge_weight": 16.0,
                     "max_cluster_size": 20, "max_block_size": 500}
 
@@ -147,9 +149,13 @@ def raw_frames(name: str) -> list[tuple[str, pd.DataFrame]]:
 # --------------------------------------------------------------------------- hub config
 
 def febrl_source_create(code: str) -> SourceSystem:
-    """A source sending FEBRL rows, keyed by rec_id, with its field mappings."""
-    from mdm.sources.models import FieldMapping, SourceSystem
+    """A source sending FEBRL rows, keyed by rec_id, with its field mappings. FEBRL's
+    duplicates may lose the whole name and are still to be linked (by birth date, address,
+    ID), so the default rule quarantining a customer without a name is switched off."""
+    from mdm.sources.models import FieldMapping, SourceSystem, ValidationRule
 
+    ValidationRule.objects.filter(domain="customer", attribute="name", source=None,
+                                  rule=ValidationRule.Rule.REQUIRED).update(is_active=False)
     source = SourceSystem.objects.create(code=code, name=f"FEBRL {code}",
                                          record_key_fields={"customer": KEY_FIELD})
     FieldMapping.objects.bulk_create([

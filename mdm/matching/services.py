@@ -282,6 +282,25 @@ def match_candidates_propose(*, domain: str, model: MatchModel, actor: Any = Non
     return len(created) + len(updated)
 
 
+@transaction.atomic
+def match_candidates_close_merged(*, domain: str, golden_id: uuid.UUID, actor: Any = None,
+                                  reason: str = "") -> int:
+    """Open review pairs whose two records now share ``golden_id`` (merged by any path:
+    matching, the API, a steward) are settled: marked merged. Returns how many."""
+    rows = list(MatchCandidate.objects.filter(
+        domain=domain, status=MatchCandidate.Status.OPEN, record_a__golden_id=golden_id,
+        record_b__golden_id=golden_id))
+    user = actor if getattr(actor, "pk", None) else None
+    now = timezone.now()
+    for row in rows:
+        row.status, row.decided_by, row.decided_at = MatchCandidate.Status.MERGED, user, now
+        row.claimed_by, row.claimed_at, row.updated_at = None, None, now
+    bulk_save_with_history(MatchCandidate, updated=rows, user=user, reason=reason or "merged",
+                           update_fields=["status", "decided_by", "decided_at", "claimed_by",
+                                          "claimed_at", "updated_at"])
+    return len(rows)
+
+
 def _open_candidate(candidate_id: int, actor: Any) -> MatchCandidate:
     candidate = MatchCandidate.objects.select_for_update().select_related(
         "record_a", "record_b").filter(pk=candidate_id).first()

@@ -359,9 +359,11 @@ class _DomainIngest:
                                     if r.status == SourceRecord.Status.DELETED], actor=user)
         affected = {r.golden_id for r in changed.values() if r.golden_id}
         affected |= {g for g in previous_golden.values() if g}
+        joined = [r.pk for i, r in changed.items() if r.golden_id != previous_golden[i]]
         if affected:
             golden_records_survive(domain=self.domain, golden_ids=affected,
-                                   origin_source=self.source.code, actor=user, caused_at=self.now)
+                                   origin_source=self.source.code, actor=user, caused_at=self.now,
+                                   joined=joined)
         for survivor, merged in plan.merges:
             golden_records_merge(domain=self.domain, survivor_id=survivor, merged_ids=merged,
                                  actor=user, reason=f"matched by {self.source.code} batch "

@@ -44,6 +44,7 @@ class ProposedChange:
     pinned: set[str] = field(default_factory=set)
     lineage_before: dict[str, Any] = field(default_factory=dict)
     lineage_after: dict[str, Any] = field(default_factory=dict)
+    joined: set[int] = field(default_factory=set)  # records linked just now
 
 
 def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
@@ -59,6 +60,7 @@ def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
     """
     policies = _policies(domain, ConflictKind.VALUE_DISAGREEMENT)
     holds: dict[uuid.UUID, dict[str, Any]] = {}
+    alerts: list[Conflict] = []
     for proposal in proposals:
         held = dict(proposal.held)
         for attribute, after in proposal.after.items():
@@ -75,34 +77,41 @@ def conflicts_from_changes(*, domain: str, proposals: list[ProposedChange],
                 _follow(entry, after)
                 continue
             if before != after:
-                _concurrent_sources(domain, proposal, attribute)
+                alerts += _concurrent_sources(domain, proposal, attribute)
             policy = _matching_policy(policies, attribute, before, after) if policies else None
             if policy is not None:
-                hold = _open(domain, proposal, attribute, policy, origin_source)
+                conflict, hold = _open(domain, proposal, attribute, policy, origin_source)
+                alerts.append(conflict)
                 if hold:
                     held[attribute] = hold
         if held:
             holds[proposal.golden_id] = held
+    _alert_on_commit(alerts)
     return holds
 
 
-def _concurrent_sources(domain: str, proposal: ProposedChange, attribute: str) -> None:
+def _concurrent_sources(domain: str, proposal: ProposedChange,
+                        attribute: str) -> list[Conflict]:
     """Two sources changing one attribute within ``MDM_CONCURRENT_WRITE_WINDOW_S`` of each
-    other (by their own business times) is a concurrent write a steward should see."""
+    other (by their own business times) is a concurrent write a steward should see; a
+    record joining the golden record just now brings its value for the first time, which
+    is no such write. The conflict recorded, if any (its alert is the caller's)."""
     window = settings.MDM_CONCURRENT_WRITE_WINDOW_S
     old = proposal.lineage_before.get(attribute) or {}
     new = proposal.lineage_after.get(attribute) or {}
-    if not window or not old.get("source") or old.get("source") == new.get("source"):
-        return
+    if not window or not old.get("source") or old.get("source") == new.get("source") \
+            or new.get("record") in proposal.joined:
+        return []
     times = {r.id: r.business_time for r in proposal.records}
     old_at, new_at = times.get(old.get("record")), times.get(new.get("record"))
-    if old_at and new_at and abs((new_at - old_at).total_seconds()) <= window:
-        conflict_record(kind=ConflictKind.CONCURRENT_WRITE, domain=domain, attribute=attribute,
-                        golden_id=proposal.golden_id,
-                        candidates_=candidates(proposal.records, attribute),
-                        current_value=proposal.before.get(attribute),
-                        detail=f"{old['source']} and {new['source']} changed {attribute} "
-                               f"within {window:g} s of each other")
+    if not (old_at and new_at and abs((new_at - old_at).total_seconds()) <= window):
+        return []
+    return [_conflict_create(kind=ConflictKind.CONCURRENT_WRITE, domain=domain,
+                             attribute=attribute, golden_id=proposal.golden_id,
+                             candidates_=candidates(proposal.records, attribute),
+                             current_value=proposal.before.get(attribute),
+                             detail=f"{old['source']} and {new['source']} changed {attribute} "
+                                    f"within {window:g} s of each other")]
 
 
 def _policies(domain: str, kind: str) -> list[ConflictPolicy]:
@@ -141,8 +150,9 @@ def condition_holds(policy: ConflictPolicy, before: Any, after: Any) -> bool:
 
 
 def _open(domain: str, proposal: ProposedChange, attribute: str, policy: ConflictPolicy,
-          origin_source: str) -> dict[str, Any] | None:
-    """Record the conflict; for approve/block return the hold that keeps the old value."""
+          origin_source: str) -> tuple[Conflict, dict[str, Any] | None]:
+    """Record the conflict (its alert is the caller's); for approve/block also the hold
+    that keeps the old value."""
     before, after = proposal.before.get(attribute), proposal.after.get(attribute)
     handling = policy.handling
     status = {ConflictPolicy.Handling.RESOLVE: Conflict.Status.AUTO_RESOLVED,
@@ -154,9 +164,8 @@ def _open(domain: str, proposal: ProposedChange, attribute: str, policy: Conflic
         candidates=candidates(proposal.records, attribute), current_value=before,
         detail=f"{policy.name}: {before!r} → {after!r}",
         resolved_at=timezone.now() if status == Conflict.Status.AUTO_RESOLVED else None)
-    _alert_on_commit(conflict)
     if handling == ConflictPolicy.Handling.RESOLVE:
-        return None
+        return conflict, None
     hold: dict[str, Any] = {"value": before, "conflict": conflict.pk}
     if handling == ConflictPolicy.Handling.APPROVE:
         request = ChangeRequest.objects.create(
@@ -165,7 +174,7 @@ def _open(domain: str, proposal: ProposedChange, attribute: str, policy: Conflic
             approval_levels=min(2, max(1, policy.approval_levels)),
             approver_group=policy.approver_group)
         hold["change_request"] = request.pk
-    return hold
+    return conflict, hold
 
 
 def _follow(hold: dict[str, Any], after: Any) -> None:
@@ -189,14 +198,21 @@ def conflict_record(*, kind: str, domain: str, attribute: str = "",
                     current_value: Any = None, detail: str = "") -> Conflict:
     """Record a conflict of any other kind (permission, validation, concurrent write,
     potential duplicate); its severity comes from the domain's policy for that kind."""
+    conflict = _conflict_create(kind=kind, domain=domain, attribute=attribute,
+                                golden_id=golden_id, candidates_=candidates_,
+                                current_value=current_value, detail=detail)
+    _alert_on_commit([conflict])
+    return conflict
+
+
+def _conflict_create(*, kind: str, domain: str, attribute: str, golden_id: uuid.UUID | None,
+                     candidates_: list | None, current_value: Any, detail: str) -> Conflict:
     policies = [p for p in _policies(domain, kind) if p.attribute in ("", attribute)]
     policy = policies[0] if policies else None
-    conflict = Conflict.objects.create(
+    return Conflict.objects.create(
         kind=kind, domain=domain, golden_id=golden_id, attribute=attribute,
         severity=policy.severity if policy else DEFAULT_SEVERITY[kind], policy=policy,
         candidates=candidates_ or [], current_value=current_value, detail=detail[:5000])
-    _alert_on_commit(conflict)
-    return conflict
 
 
 DEFAULT_SEVERITY = {
@@ -208,11 +224,13 @@ DEFAULT_SEVERITY = {
 }
 
 
-def _alert_on_commit(conflict: Conflict) -> None:
-    if conflict.severity in ALERT_SEVERITIES:
-        from mdm.stewardship.tasks import alert_conflict
+def _alert_on_commit(conflicts: list[Conflict]) -> None:
+    """One alert task for the high and critical ones among ``conflicts``, after commit."""
+    ids = [c.pk for c in conflicts if c.severity in ALERT_SEVERITIES]
+    if ids:
+        from mdm.stewardship.tasks import alert_conflicts
 
-        transaction.on_commit(lambda: alert_conflict.delay(conflict.pk), robust=True)
+        transaction.on_commit(lambda: alert_conflicts.delay(ids), robust=True)
 
 
 # --- approvals -------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from mdm.core.middleware import set_request_id
 from mdm.stewardship.alerts import conflict_alert
 
 
-@shared_task(name="mdm.stewardship.tasks.alert_conflict")
-def alert_conflict(conflict_id: int) -> dict[str, Any]:
-    """Notify stewards, approvers and alert channels about one high or critical conflict."""
+@shared_task(name="mdm.stewardship.tasks.alert_conflicts")
+def alert_conflicts(conflict_ids: list[int]) -> list[dict[str, Any]]:
+    """Notify stewards, approvers and alert channels about high or critical conflicts
+    (one task per write batch)."""
     set_request_id()
-    return conflict_alert(conflict_id=conflict_id).as_dict()
+    return [conflict_alert(conflict_id=pk).as_dict() for pk in conflict_ids]
