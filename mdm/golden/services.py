@@ -391,14 +391,16 @@ def golden_records_merge(*, domain: str, survivor_id: uuid.UUID | str,
 
 @transaction.atomic
 def golden_record_unmerge(*, domain: str, golden_id: uuid.UUID | str, source: str,
-                          source_key: str, actor: Any = None) -> tuple[GoldenRecord, GoldenRecord]:
+                          source_key: str, actor: Any = None,
+                          expected_version: int | None = None,
+                          ) -> tuple[GoldenRecord, GoldenRecord]:
     """Split one source record out of a golden record. If a merge brought it in, it goes
     back to the golden record it came from (revived with its own id, pins and history);
     otherwise it gets a new golden record. Both sides are recomputed."""
     from mdm.sources.selectors import source_record_find
     from mdm.sources.services import source_records_relink
 
-    record = _locked(domain, golden_id)
+    record = _locked(domain, golden_id, expected_version)
     found = source_record_find(domain=domain, source=source, source_key=source_key)
     if found is None or found.golden_id != record.id:
         raise NotFound(f"{source}:{source_key} is not linked to {domain} {record.id}.")

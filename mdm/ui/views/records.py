@@ -19,12 +19,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mdm.core.domains import DOMAINS, get_domain
-from mdm.core.errors import NotFound, PreconditionFailed, ValidationFailed
+from mdm.core.errors import NotFound, ValidationFailed
 from mdm.golden.models import GoldenRecord
 from mdm.golden.schema import golden_attribute_name, golden_values
 from mdm.golden.selectors import (
     golden_lineage_explained,
-    golden_record_get,
     golden_record_history,
     golden_record_resolve,
     golden_record_sources_compared,
@@ -297,16 +296,10 @@ def record_unmerge(request: HttpRequest, domain: str, golden_id: uuid.UUID) -> H
     source, key = request.POST.get("source", ""), request.POST.get("source_key", "")
     if not source or not key:
         raise ValidationFailed(_("Choose the source record to split out."))
-    expected = _expected_version(request)
-    current = golden_record_get(domain=domain, golden_id=golden_id)
-    if expected is not None and current.version != expected:
-        raise PreconditionFailed(_(
-            "The record is at version %(current)s, not %(expected)s: someone changed it "
-            "since you read it. Look at it again and retry.") % {
-                "current": current.version, "expected": expected})
     remaining, split = golden_record_unmerge(domain=domain, golden_id=golden_id,
                                              source=source, source_key=key,
-                                             actor=request.user)
+                                             actor=request.user,
+                                             expected_version=_expected_version(request))
     messages.success(request, _("%(source)s %(key)s was split out into golden record "
                                 "%(split)s.") % {"source": source, "key": key,
                                                  "split": split.id})
