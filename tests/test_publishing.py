@@ -289,3 +289,47 @@ def test_fan_out_moves_its_cursor_without_writing_configuration_history(crm, mak
     subscription.refresh_from_db()
     assert subscription.fanned_out_seq > 0
     assert subscription.history.count() == 1  # only its creation
+
+
+def test_dispatch_sends_a_realtime_event_itself_under_the_fan_outs_lease(crm, make_source,
+                                                                        ingest):
+    from mdm.publishing.services import delivery_id
+    from mdm.publishing.tasks import dispatch_outbox
+
+    bi = make_source("bi", is_source=False, is_subscriber=True)
+    with webhook_receiver() as receiver:
+        subscription = subscribe(bi, url=receiver.url)
+        ingest(crm, ("C-1", "customer", {"客户名称": "张伟"}))
+        result = dispatch_outbox.apply(kwargs={"sweep": False}).get()
+        [call] = receiver.wait_for(1)
+    assert result == {"fanned_out": 1, "senders": 0, "sent": 1}  # no sender task queued
+    delivery = Delivery.objects.select_related("event").get()
+    assert delivery.status == "delivered" and call.headers["webhook-id"] == str(delivery.id)
+    assert delivery.id == delivery_id(subscription.pk, delivery.event.event_id)
+    assert Subscription.objects.get(pk=subscription.pk).sending_until is None
+
+
+def test_a_sender_looks_again_when_a_fan_out_ran_while_it_held_the_lease(crm, make_source,
+                                                                        ingest, monkeypatch):
+    from mdm.publishing import services
+
+    bi = make_source("bi", is_source=False, is_subscriber=True)
+    post = services._post
+    changed = []
+
+    def post_while_another_change_is_fanned_out(*args, **kwargs):
+        result = post(*args, **kwargs)
+        if not changed:  # the lease is ours: this fan-out leaves its delivery to us
+            changed.append(ingest(crm, ("C-2", "customer", {"客户名称": "李娜"})))
+            assert deliveries_fan_out(lease_realtime=True).lease is None
+        return result
+
+    monkeypatch.setattr(services, "_post", post_while_another_change_is_fanned_out)
+    with webhook_receiver() as receiver:
+        subscription = subscribe(bi, url=receiver.url)
+        ingest(crm, ("C-1", "customer", {"客户名称": "张伟"}))
+        deliveries_fan_out()
+        summary = subscription_send(subscription_id=subscription.pk)
+        calls = receiver.wait_for(2)
+    assert summary.delivered == 2
+    assert [c.json["data"]["values"]["name"] for c in calls] == ["张伟", "李娜"]

@@ -46,7 +46,7 @@ _NAMES = "name|name_zh|name_latin"
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "customer": {
         "blocking_keys": ["phone", "email", "nid", "uscc", "other_id", "name_by", "part_dob",
-                          "name_city", "dob_postcode", "dob_city", "address_dob", "name",
+                          "name_city", "dob_postcode", "address_dob", "name",
                           "company_city", "company"],
         "comparisons": [
             _comparison("person_name", _NAMES, "person_name", 0.8, 0.002, "person"),

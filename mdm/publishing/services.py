@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -42,9 +42,10 @@ logger = logging.getLogger(__name__)
 
 FAN_OUT_CHUNK = 2000
 LEASE_MARGIN_S = 10.0
-SCAN_PAGE = 500
+SCAN_SLACK = 10  # extra rows per page read, for deliveries held back behind a retry
 BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 3600.0
+DELIVERY_ID_NAMESPACE = uuid.UUID("5d0c1f4e-2b7a-5c3e-9f61-8a4d2e7b9c10")
 
 
 @dataclass
@@ -77,10 +78,15 @@ def change_events_emit(*, events: Iterable[EventSpec]) -> list[ChangeEvent]:
         domain_write_lock(domain)  # see mdm.core.locks: the fan-out must not skip it
     bulk_insert_rows(ChangeEvent, rows)
     if rows:
-        from mdm.publishing.tasks import dispatch_outbox
-
-        transaction.on_commit(dispatch_outbox.delay, robust=True)
+        transaction.on_commit(_dispatch_new_events, robust=True)
     return rows
+
+
+def _dispatch_new_events() -> None:
+    """After a change commits: fan its events out and send them (no sweep)."""
+    from mdm.publishing.tasks import dispatch_outbox
+
+    dispatch_outbox.delay(sweep=False)
 
 
 @transaction.atomic
@@ -102,11 +108,31 @@ def subscription_upsert(*, subscriber: Any, name: str, **settings: Any) -> Subsc
 # --- fan-out ---------------------------------------------------------------------------
 
 @dataclass
+class Lease:
+    """A subscription's send lease, held until ``until`` (the holder's token; None once
+    released or lost), and what was due when it was taken or last renewed: ``due`` for
+    the next request and whether ``more`` waited behind them. ``cursor`` is the fan-out
+    cursor the holder knows of; ``seen_all`` says the last read saw every pending delivery
+    and none was held back for a retry, so once the due ones are sent only a fan-out that
+    moved the cursor meanwhile can have left new ones (see ``_release``)."""
+
+    subscription: Subscription
+    until: datetime | None
+    cursor: int
+    due: list[Delivery] = field(default_factory=list)
+    more: bool = False
+    seen_all: bool = False
+
+
+@dataclass
 class FanOut:
-    """One fan-out pass: outbox events read and deliveries created, per subscription."""
+    """One fan-out pass: outbox events read and deliveries created, per subscription; the
+    subscriptions that received deliveries; a lease taken for sending at once, if asked."""
 
     read: dict[int, int] = field(default_factory=dict)
     created: dict[int, int] = field(default_factory=dict)
+    fresh: dict[int, tuple[Subscription, list[Delivery]]] = field(default_factory=dict)
+    lease: Lease | None = None
 
     @property
     def caught_up(self) -> bool:
@@ -114,31 +140,59 @@ class FanOut:
 
 
 @transaction.atomic
-def deliveries_fan_out() -> FanOut:
+def deliveries_fan_out(*, lease_realtime: bool = False) -> FanOut:
     """Turn outbox events past each subscription's cursor into deliveries (up to
     ``FAN_OUT_CHUNK`` per subscription; call again until ``caught_up``). Waits for
     in-flight golden writes to commit first, so no event with a lower sequence number
-    can appear later."""
+    can appear later.
+
+    With ``lease_realtime``, a caught-up pass also takes the send lease of the first
+    real-time webhook subscription that received deliveries (if no sender holds it), with
+    its due deliveries, in this same transaction: the caller sends them right away
+    (``subscription_send(lease=...)``) instead of queueing a sender task."""
     all_domains_read_lock()
+    _commit_without_flush()
     result = FanOut()
-    for subscription in Subscription.objects.select_for_update(skip_locked=True) \
-            .filter(is_active=True).select_related("subscriber"):
-        result.read[subscription.pk], result.created[subscription.pk] = \
-            _fan_out_one(subscription)
+    cursors: dict[int, int] = {}
+    for subscription in Subscription.objects.select_for_update(skip_locked=True, of=("self",)) \
+            .filter(is_active=True).select_related("subscriber").order_by("pk"):
+        read, deliveries = _fan_out_one(subscription)
+        result.read[subscription.pk], result.created[subscription.pk] = read, len(deliveries)
+        if read:
+            cursors[subscription.pk] = subscription.fanned_out_seq
+        if deliveries:
+            result.fresh[subscription.pk] = (subscription, deliveries)
+    if lease_realtime and result.caught_up:
+        result.lease = _lease_fresh(list(result.fresh.values()))
+    for pk, seq in cursors.items():
+        # runtime columns, not configuration: no history row (and no signals) per pass
+        moved: dict[str, Any] = {"fanned_out_seq": seq}
+        if result.lease and result.lease.subscription.pk == pk:
+            moved["sending_until"] = result.lease.until
+        Subscription.objects.filter(pk=pk).update(**moved)
     return result
 
 
-def _fan_out_one(subscription: Subscription) -> tuple[int, int]:
-    """(events read, deliveries created) for one subscription."""
+def _fan_out_one(subscription: Subscription) -> tuple[int, list[Delivery]]:
+    """(events read, deliveries created) for one subscription; advances its
+    ``fanned_out_seq`` in memory (the caller writes it)."""
     events = list(ChangeEvent.objects.filter(seq__gt=subscription.fanned_out_seq)
                   .order_by("seq")[:FAN_OUT_CHUNK])
     if not events:
-        return 0, 0
-    mapping = OutboundMapping(subscription, outbound_codes(source=subscription.subscriber))
+        return 0, []
     wanted = [e for e in events if _wants(subscription, e)]
-    views = _subscriber_views(subscription, wanted)
+    deliveries = _deliveries(subscription, wanted) if wanted else []
+    bulk_insert_rows(Delivery, deliveries)
+    subscription.fanned_out_seq = events[-1].seq
+    return len(events), deliveries
+
+
+def _deliveries(subscription: Subscription, events: list[ChangeEvent]) -> list[Delivery]:
+    """The subscription's payloads for the events it wants, in its names, codes and keys."""
+    mapping = OutboundMapping(subscription, outbound_codes(source=subscription.subscriber))
+    views = _subscriber_views(subscription, events)
     deliveries = []
-    for event in wanted:
+    for event in events:
         own = views.get((event.domain, event.golden_id), [])
         if event.origin_source == subscription.subscriber.code and \
                 (event.data or {}).get("origin_echo"):
@@ -146,13 +200,51 @@ def _fan_out_one(subscription: Subscription) -> tuple[int, int]:
         payload = cloud_event(event, mapping, [key for key, _ in own])
         if event_action(event) == "updated" and not payload["data"]["changed"]:
             continue  # nothing this subscriber asked for changed
-        deliveries.append(Delivery(subscription=subscription, event=event, seq=event.seq,
+        deliveries.append(Delivery(id=delivery_id(subscription.pk, event.event_id),
+                                   subscription=subscription, event=event, seq=event.seq,
                                    golden_id=event.golden_id, payload=payload))
-    bulk_insert_rows(Delivery, deliveries)
-    subscription.fanned_out_seq = events[-1].seq
-    # a runtime cursor, not configuration: no history row (and no signals) per pass
-    Subscription.objects.filter(pk=subscription.pk).update(fanned_out_seq=events[-1].seq)
-    return len(events), len(deliveries)
+    return deliveries
+
+
+def delivery_id(subscription_id: int, event_id: uuid.UUID) -> uuid.UUID:
+    """A delivery's id (its webhook-id) follows from its subscription and event: a fan-out
+    that is lost and done again makes the same deliveries, with the same webhook-ids."""
+    return uuid.uuid5(DELIVERY_ID_NAMESPACE, f"{subscription_id}/{event_id}")
+
+
+def _commit_without_flush() -> None:
+    """Let this transaction's commit return before its WAL record reaches the disk
+    (PostgreSQL; other transactions still see it at once). Only for writes that can be
+    done again after a crash: a fan-out (the outbox it reads is durable, the delivery ids
+    are derived) and a delivery's outcome (unrecorded, it is sent again with the same
+    webhook-id: at least once). Only in an outermost transaction: it would apply to all
+    of a caller's enclosing transaction."""
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _lease_fresh(fresh: list[tuple[Subscription, list[Delivery]]]) -> Lease | None:
+    """Inside the fan-out (the rows are locked): the lease of the first real-time webhook
+    subscription whose lease is free, with its due deliveries; the caller writes
+    ``until`` together with the cursor. When nothing older is pending, the due ones are
+    the deliveries just created: no need to read them back."""
+    now = timezone.now()
+    for subscription, created in fresh:
+        if subscription.mode != Subscription.Mode.REALTIME or \
+                subscription.transport != Subscription.Transport.WEBHOOK or \
+                (subscription.sending_until and subscription.sending_until >= now):
+            continue
+        lease = Lease(subscription, now + _lease_length(subscription),
+                      subscription.fanned_out_seq)
+        if Delivery.objects.filter(subscription=subscription, status=Delivery.Status.PENDING,
+                                   seq__lt=created[0].seq).exists():
+            _read_due(lease, now)
+        else:
+            lease.due, lease.more, lease.seen_all = created[:1], len(created) > 1, True
+        if lease.due:
+            return lease
+    return None
 
 
 def _wants(subscription: Subscription, event: ChangeEvent) -> bool:
@@ -187,82 +279,122 @@ class SendSummary:
     last_sent_at: datetime | None = None
 
 
-def subscription_send(*, subscription_id: int, now: datetime | None = None) -> SendSummary:
+def subscription_send(*, subscription_id: int, lease: Lease | None = None) -> SendSummary:
     """Send a webhook subscription's due deliveries, oldest first.
 
     Real-time subscriptions post one event per request; scheduled ones post batches of
     up to ``batch_size`` (``application/cloudevents-batch+json``). A golden record's
     later versions wait while an earlier one is still being retried. Only one sender
-    runs per subscription at a time (a lease on the subscription row).
+    runs per subscription at a time (a lease on the subscription row); ``lease`` is one
+    already taken (by ``deliveries_fan_out``), else it is claimed here.
     """
     summary = SendSummary()
-    subscription = Subscription.objects.filter(pk=subscription_id).first()
-    if subscription is None:
-        return summary
-    length = _lease(subscription)
-    held = _claim(subscription_id, length)
-    while held is not None:
+    if lease is None:
+        subscription = Subscription.objects.filter(pk=subscription_id).first()
+        lease = _claim(subscription) if subscription else None
+    while lease is not None:
         try:
-            fresh = True  # just claimed: no need to renew before the first request
-            while fresh or (held := _renew(subscription_id, held, length)) is not None:
-                fresh = False
-                if not _send_round(subscription, summary):
-                    break
+            _send_due(lease, summary)
         finally:
-            if held is not None:
-                _release(subscription_id, held, summary.last_sent_at)
-        if held is None or not _sendable(subscription, timezone.now()):
-            break  # lost the lease (another sender carries on), or nothing left
-        held = _claim(subscription_id, length)
+            _release(lease, summary.last_sent_at)
+        # Released first, then looked again: a sender that found the lease taken meanwhile
+        # left its deliveries to the holder. Not needed when nothing can have been left.
+        if lease.seen_all or not _sendable(lease.subscription, timezone.now(), 1)[0]:
+            break
+        lease = _claim(lease.subscription)
     return summary
 
 
-def _lease(subscription: Subscription) -> timedelta:
+def _send_due(lease: Lease, summary: SendSummary) -> None:
+    """Send request after request while deliveries are due; the last request's outcome
+    and the lease's release commit together. Renew the lease before each further request
+    (the due list was read when the lease was taken)."""
+    while lease.due:
+        result = _post(lease.subscription, lease.due, summary)
+        with transaction.atomic():
+            _commit_without_flush()
+            _record(lease.subscription, lease.due, result, summary)
+            if not result.ok:
+                lease.seen_all = False  # its retry may come due while we still hold the lease
+            if not lease.more:
+                _release(lease, summary.last_sent_at)
+                return
+        if not _renew(lease):
+            return
+        _read_due(lease, timezone.now())
+
+
+def _lease_length(subscription: Subscription) -> timedelta:
     """Long enough for one request; renewed before each. A sender that died (a killed
     worker) holds the subscription at most this long before another takes over."""
     return timedelta(seconds=2 * subscription.timeout_seconds + LEASE_MARGIN_S)
 
 
-def _claim(subscription_id: int, length: timedelta) -> datetime | None:
-    """Take the subscription's send lease if it is free; the expiry is the owner's token."""
+def _claim(subscription: Subscription) -> Lease | None:
+    """Take the subscription's send lease if it is free, with the deliveries due now."""
     now = timezone.now()
-    until = now + length
+    lease = Lease(subscription, now + _lease_length(subscription), subscription.fanned_out_seq)
     taken = Subscription.objects.filter(
-        Q(sending_until__isnull=True) | Q(sending_until__lt=now), pk=subscription_id,
+        Q(sending_until__isnull=True) | Q(sending_until__lt=now), pk=subscription.pk,
         is_active=True, transport=Subscription.Transport.WEBHOOK,
-    ).update(sending_until=until)
-    return until if taken else None
+    ).update(sending_until=lease.until)
+    if not taken:
+        return None
+    _read_due(lease, now)
+    return lease
 
 
-def _renew(subscription_id: int, held: datetime, length: timedelta) -> datetime | None:
-    """Extend our lease; None if it expired and another sender took it over meanwhile."""
-    until = timezone.now() + length
-    kept = Subscription.objects.filter(pk=subscription_id, sending_until=held, is_active=True) \
-        .update(sending_until=until)
-    return until if kept else None
+def _renew(lease: Lease) -> bool:
+    """Extend our lease; False (and ``until`` None) if it expired and another sender took
+    it over meanwhile."""
+    until = timezone.now() + _lease_length(lease.subscription)
+    kept = Subscription.objects.filter(pk=lease.subscription.pk, sending_until=lease.until,
+                                       is_active=True).update(sending_until=until)
+    lease.until = until if kept else None
+    return bool(kept)
 
 
-def _release(subscription_id: int, held: datetime, sent_at: datetime | None) -> None:
+def _release(lease: Lease, sent_at: datetime | None) -> None:
+    """Give the lease up (once). If the fan-out cursor moved meanwhile, a fan-out may have
+    created deliveries and found the lease taken: ``seen_all`` is cleared to look again.
+    (A fan-out holds the row until it commits, so this update sees its cursor.)"""
+    if lease.until is None:
+        return  # released already, or lost: then it is another sender's
     fields: dict[str, Any] = {"sending_until": None}
     if sent_at:
         fields["last_sent_at"] = sent_at
-    Subscription.objects.filter(pk=subscription_id, sending_until=held).update(**fields)
+    held = Subscription.objects.filter(pk=lease.subscription.pk, sending_until=lease.until)
+    if not held.filter(fanned_out_seq=lease.cursor).update(**fields):
+        lease.seen_all = False
+        held.update(**fields)
+    lease.until = None
 
 
-def _sendable(subscription: Subscription, now: datetime) -> list[Delivery]:
-    """Due deliveries in sequence order, skipping golden records with an earlier
-    delivery still waiting for its retry."""
-    limit = 1 if subscription.mode == Subscription.Mode.REALTIME else subscription.batch_size
+def _read_due(lease: Lease, now: datetime) -> None:
+    """Load the next request's due deliveries into the lease (one for real time, else up
+    to ``batch_size``), and whether more are due behind them."""
+    subscription = lease.subscription
+    size = 1 if subscription.mode == Subscription.Mode.REALTIME else subscription.batch_size
+    ready, lease.seen_all = _sendable(subscription, now, size + 1)
+    lease.due, lease.more = ready[:size], len(ready) > size
+
+
+def _sendable(subscription: Subscription, now: datetime,
+              limit: int) -> tuple[list[Delivery], bool]:
+    """Up to ``limit`` due deliveries in sequence order, skipping golden records with an
+    earlier delivery still waiting for its retry; and whether that was every pending
+    delivery, none held back."""
     blocked: set[uuid.UUID] = set()
     ready: list[Delivery] = []
     pending = Delivery.objects.filter(subscription=subscription, status=Delivery.Status.PENDING) \
         .select_related("event").only("id", "seq", "golden_id", "payload", "attempts",
                                       "next_attempt_at", "created_at", "event__caused_at") \
         .order_by("seq")
-    after = -1
+    after, page_size, seen_all = -1, limit + SCAN_SLACK, False
     while len(ready) < limit:
-        page = list(pending.filter(seq__gt=after)[:SCAN_PAGE])
-        for delivery in page:
+        page = list(pending.filter(seq__gt=after)[:page_size])
+        unseen = False
+        for position, delivery in enumerate(page, start=1):
             if delivery.golden_id in blocked:
                 continue
             if delivery.next_attempt_at and delivery.next_attempt_at > now:
@@ -270,32 +402,30 @@ def _sendable(subscription: Subscription, now: datetime) -> list[Delivery]:
                 continue
             ready.append(delivery)
             if len(ready) >= limit:
+                unseen = position < len(page)
                 break
-        if len(page) < SCAN_PAGE:
+        if len(page) < page_size:
+            seen_all = not unseen and not blocked
             break
         after = page[-1].seq
-    return ready
+    return ready, seen_all
 
 
-def _send_round(subscription: Subscription, summary: SendSummary) -> bool:
-    """Send one request's worth; False when nothing was due."""
-    batch = _sendable(subscription, timezone.now())
-    if not batch:
-        return False
+def _post(subscription: Subscription, batch: list[Delivery],
+          summary: SendSummary) -> WebhookResult:
+    """Post one request: one event in real time, else a batch."""
     batched = subscription.mode != Subscription.Mode.REALTIME
     body = [d.payload for d in batch] if batched else batch[0].payload
     message_id = str(uuid.uuid5(batch[0].id, "batch")) if batched else str(batch[0].id)
-    result = webhook_post(url=subscription.url, secret=subscription.secret,
-                          message_id=message_id, body=body, batch=batched,
-                          timeout=subscription.timeout_seconds)
     summary.requests += 1
-    _record(subscription, batch, result, summary)
-    return True
+    return webhook_post(url=subscription.url, secret=subscription.secret,
+                        message_id=message_id, body=body, batch=batched,
+                        timeout=subscription.timeout_seconds)
 
 
-@transaction.atomic
 def _record(subscription: Subscription, batch: list[Delivery], result: WebhookResult,
             summary: SendSummary) -> None:
+    """Call inside a transaction: the attempt, and the deliveries delivered or due again."""
     now = timezone.now()
     DeliveryAttempt.objects.bulk_create([
         DeliveryAttempt(delivery=d, status_code=result.status, error=result.error[:2000],

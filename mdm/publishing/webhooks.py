@@ -42,8 +42,10 @@ def signature_headers(*, secret: str, message_id: str, body: str,
 
 def webhook_post(*, url: str, secret: str, message_id: str, body: Any, batch: bool = False,
                  timeout: float = 10.0) -> WebhookResult:
-    """POST one event (or a batch) signed; never raises for HTTP or network failures."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    """POST one event (or a batch) signed; never raises for HTTP or network failures.
+    The body is canonical JSON (keys sorted): a retry sends the same bytes as the first
+    attempt, whether the payload came from memory or back from the database."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     content_type = "application/cloudevents-batch+json" if batch \
         else "application/cloudevents+json"
     headers = {"Content-Type": f"{content_type}; charset=utf-8",

@@ -12,7 +12,7 @@ verifies every Standard Webhooks signature with the ``standardwebhooks`` library
    the webhooks.
 2. Real time: N times, one new customer record ingested in its own transaction; lag from
    its commit to the arrival of its webhook (outbox → on_commit ``dispatch_outbox`` →
-   fan-out → ``send_subscription`` → signed POST).
+   fan-out, which takes the send lease → signed POST from the same task).
 3. Batched: N records ingested while an interval subscription (batch size 500) is not
    due; its fan-out is triggered and timed, then its sender, until all N events arrived.
 
