@@ -89,8 +89,14 @@ def test_the_contract_amount_change_waits_for_a_finance_approver(
     assert Notification.objects.filter(user=steward, conflict=conflict).exists()
     assert not Notification.objects.filter(user=outsider).exists()
 
+    customers_only = user_in("cust", "finance_approver", APPROVER, domains=["customer"])
+    assert client_for(customers_only).get("/api/v1/change-requests/").json()["count"] == 0
+    assert client_for(approver).get("/api/v1/change-requests/").json()["count"] == 1
+
     url = f"/api/v1/change-requests/{request.pk}/approve/"
     assert client_for(outsider).post(url, {"comment": "ok"}, format="json").status_code == 403
+    refused = client_for(customers_only).post(url, {"comment": "ok"}, format="json")
+    assert refused.status_code == 403 and "not contract" in refused.json()["error"]["message"]
     assert client_for(approver).post(url, {}, format="json").status_code == 400  # say why
     response = client_for(approver).post(url, {"comment": "amendment signed"}, format="json")
     assert response.status_code == 200, response.content

@@ -124,7 +124,8 @@ class ChangeRequestListView(ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self) -> Any:
-        return change_requests_list(status=self.request.query_params.get("status", ""))
+        return change_requests_list(user=self.request.user,
+                                    status=self.request.query_params.get("status", ""))
 
 
 class DecideSerializer(serializers.Serializer):

@@ -31,20 +31,18 @@ def conflicts_list(*, user: Any, status: str = "", severity: str = "", domain: s
     return conflicts
 
 
-def change_requests_list(*, status: str = "") -> QuerySet[ChangeRequest]:
-    requests = ChangeRequest.objects.prefetch_related("decisions__user").order_by("-created_at")
-    return requests.filter(status=status) if status else requests
-
-
 def conflict_get(*, user: Any, conflict_id: int) -> Conflict | None:
     """One conflict a user may see; None when missing or outside their domains."""
     return conflicts_list(user=user).filter(pk=conflict_id).first()
 
 
-def change_requests_queue(*, user: Any, status: str = "") -> QuerySet[ChangeRequest]:
+def change_requests_list(*, user: Any, status: str = "") -> QuerySet[ChangeRequest]:
     """The change requests a user may see (their domains only), pending ones first, then
     newest first."""
-    requests = change_requests_list(status=status).select_related("requested_by", "conflict")
+    requests = ChangeRequest.objects.prefetch_related("decisions__user") \
+        .select_related("requested_by", "conflict")
+    if status:
+        requests = requests.filter(status=status)
     domains = steward_domains(user)
     if domains is not None:
         requests = requests.filter(domain__in=domains)
@@ -55,7 +53,7 @@ def change_requests_queue(*, user: Any, status: str = "") -> QuerySet[ChangeRequ
 
 def change_request_get(*, user: Any, change_request_id: int) -> ChangeRequest | None:
     """One change request a user may see; None when missing or outside their domains."""
-    return change_requests_queue(user=user).filter(pk=change_request_id).first()
+    return change_requests_list(user=user).filter(pk=change_request_id).first()
 
 
 def golden_value_now(*, domain: str, golden_id: Any, attribute: str) -> tuple[bool, Any]:

@@ -267,6 +267,7 @@ def _decide(change_request_id: int, user: AbstractBaseUser, comment: str, *,
         raise ValidationFailed("Say why.", fields={"comment": ["required"]})
     if request.requested_by_id and request.requested_by_id == user.pk:
         raise Forbidden("You cannot decide on your own change request.")
+    _check_scope(user, request.domain)
     group = request.approver_group or APPROVER
     if not user.is_superuser and not user.groups.filter(name=group).exists():
         raise Forbidden(f"Only members of '{group}' may decide on this change request.")
@@ -276,6 +277,14 @@ def _decide(change_request_id: int, user: AbstractBaseUser, comment: str, *,
     Decision.objects.create(change_request=request, level=request.decisions.count() + 1,
                             user=user, approved=approved, comment=comment.strip())
     return request
+
+
+def _check_scope(user: AbstractBaseUser, domain: str) -> None:
+    from mdm.stewardship.selectors import steward_domains
+
+    domains = steward_domains(user)
+    if domains is not None and domain not in domains:
+        raise Forbidden(f"You steward other domains, not {domain}.")
 
 
 def _finish(request: ChangeRequest, user: AbstractBaseUser, comment: str, *,

@@ -18,7 +18,7 @@ from mdm.core.errors import NotFound, ValidationFailed
 from mdm.stewardship.models import ChangeRequest, Conflict, ConflictKind, Severity
 from mdm.stewardship.selectors import (
     change_request_get,
-    change_requests_queue,
+    change_requests_list,
     conflict_get,
     conflicts_list,
     golden_value_now,
@@ -178,7 +178,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
     """Change requests of the user's domains, pending first."""
     status = request.GET.get("status", "")
     status = status if status in REQUEST_LABELS else ""
-    requests = change_requests_queue(user=request.user, status=status)
+    requests = change_requests_list(user=request.user, status=status)
     page_obj = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     for change in page_obj.object_list:
         _label_request(change)
