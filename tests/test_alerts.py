@@ -21,6 +21,7 @@ from mdm.stewardship.models import (
     AlertChannel,
     ChangeRequest,
     Conflict,
+    ConflictPolicy,
     Notification,
     StewardScope,
 )
@@ -295,3 +296,18 @@ def test_task_runs_the_service(contract: Contract) -> None:
 
 def test_missing_conflict_is_a_no_op() -> None:
     assert conflict_alert(conflict_id=987654) == alerts.AlertReport()
+
+
+def test_one_batch_of_bad_records_raises_one_alert(make_source, ingest, monkeypatch,
+                                                   django_capture_on_commit_callbacks) -> None:
+    ConflictPolicy.objects.create(name="bad customer input is urgent", domain="customer",
+                                  kind="validation_failure", severity="high")
+    alerted: list[list[int]] = []
+    monkeypatch.setattr(alert_conflicts, "delay", alerted.append)
+    crm = make_source("crm", mappings={"customer": [("name", "name"), ("phone", "phones")]})
+    with django_capture_on_commit_callbacks(execute=True):
+        result = ingest(crm, *[(f"C{n}", "customer", {"name": f"客户{n}", "phone": "no phone"})
+                               for n in range(3)])
+    assert result.counts == {"quarantined": 3}
+    assert list(Conflict.objects.values_list("severity", flat=True)) == ["high"] * 3
+    assert len(alerted) == 1 and len(alerted[0]) == 3

@@ -377,25 +377,28 @@ class _DomainIngest:
         """Bad input and refused writes become conflicts stewards see (quarantine keeps
         the record itself)."""
         from mdm.stewardship.models import ConflictKind
-        from mdm.stewardship.services import conflict_record
+        from mdm.stewardship.services import conflicts_record
 
+        conflicts: list[dict[str, Any]] = []
         for i, record in changed.items():
             origin = {"source": self.source.code, "source_key": record.source_key,
                       "record": record.pk}
             for attribute, refused in (outcomes[i].refused or {}).items():
-                conflict_record(kind=ConflictKind.PERMISSION, domain=self.domain,
-                                attribute=attribute, golden_id=record.golden_id,
-                                candidates_=[{"value": refused["value"], **origin}],
-                                detail=refused["reason"])
+                conflicts.append({"kind": ConflictKind.PERMISSION, "domain": self.domain,
+                                  "attribute": attribute, "golden_id": record.golden_id,
+                                  "candidates_": [{"value": refused["value"], **origin}],
+                                  "detail": refused["reason"]})
             if outcomes[i].outcome != QUARANTINED:
                 continue
-            concurrent = [r for r in record.quarantine_reasons if r["attribute"] == "base_version"]
-            conflict_record(
-                kind=ConflictKind.CONCURRENT_WRITE if concurrent else ConflictKind.VALIDATION,
-                domain=self.domain, attribute=record.quarantine_reasons[0]["attribute"],
-                golden_id=record.golden_id, candidates_=[{"value": r.get("value"), **origin}
-                                                         for r in record.quarantine_reasons],
-                detail="; ".join(r["message"] for r in record.quarantine_reasons))
+            reasons = record.quarantine_reasons
+            concurrent = any(r["attribute"] == "base_version" for r in reasons)
+            conflicts.append({
+                "kind": ConflictKind.CONCURRENT_WRITE if concurrent else ConflictKind.VALIDATION,
+                "domain": self.domain, "attribute": reasons[0]["attribute"],
+                "golden_id": record.golden_id,
+                "candidates_": [{"value": r.get("value"), **origin} for r in reasons],
+                "detail": "; ".join(r["message"] for r in reasons)})
+        conflicts_record(conflicts=conflicts)
 
     def _reject(self, records: list[tuple[IncomingRecord, list[dict]]]) -> None:
         records_reject(source=self.source, batch=self.batch, rejected=[

@@ -198,11 +198,19 @@ def conflict_record(*, kind: str, domain: str, attribute: str = "",
                     current_value: Any = None, detail: str = "") -> Conflict:
     """Record a conflict of any other kind (permission, validation, concurrent write,
     potential duplicate); its severity comes from the domain's policy for that kind."""
-    conflict = _conflict_create(kind=kind, domain=domain, attribute=attribute,
-                                golden_id=golden_id, candidates_=candidates_,
-                                current_value=current_value, detail=detail)
-    _alert_on_commit([conflict])
-    return conflict
+    return conflicts_record(conflicts=[{
+        "kind": kind, "domain": domain, "attribute": attribute, "golden_id": golden_id,
+        "candidates_": candidates_, "current_value": current_value, "detail": detail}])[0]
+
+
+def conflicts_record(*, conflicts: Iterable[dict[str, Any]]) -> list[Conflict]:
+    """Record several conflicts (each given as ``conflict_record``'s arguments) with one
+    alert for the high and critical ones among them, as one write batch raises them."""
+    created = [_conflict_create(**{"attribute": "", "golden_id": None, "candidates_": None,
+                                   "current_value": None, "detail": "", **spec})
+               for spec in conflicts]
+    _alert_on_commit(created)
+    return created
 
 
 def _conflict_create(*, kind: str, domain: str, attribute: str, golden_id: uuid.UUID | None,
