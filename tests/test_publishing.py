@@ -333,3 +333,41 @@ def test_a_sender_looks_again_when_a_fan_out_ran_while_it_held_the_lease(crm, ma
         calls = receiver.wait_for(2)
     assert summary.delivered == 2
     assert [c.json["data"]["values"]["name"] for c in calls] == ["张伟", "李娜"]
+
+
+def test_a_value_map_change_reaches_the_next_fan_out_however_it_was_written(crm, erp,
+                                                                             ingest):
+    from mdm.sources.models import ValueMap
+
+    subscription = subscribe(erp, attributes=["status"])
+
+    def status_sent(key, status):
+        ingest(crm, (key, "customer", {"客户名称": f"Name {key}", "状态": status}))
+        deliveries_fan_out()
+        return Delivery.objects.filter(subscription=subscription).latest("seq") \
+            .payload["data"]["values"].get("status")
+
+    assert status_sent("C-1", "1") == "A"
+    # a queryset update: no save(), no signal, no history row
+    ValueMap.objects.filter(source=erp, canonical_value="active").update(source_value="ACT")
+    assert status_sent("C-2", "1") == "ACT"
+    ValueMap.objects.filter(source=erp).delete()
+    assert status_sent("C-3", "1") == "active"
+
+
+def test_the_fan_outs_lease_sends_an_older_pending_delivery_first(crm, make_source, ingest):
+    bi = make_source("bi", is_source=False, is_subscriber=True)
+    subscription = subscribe(bi)
+    ingest(crm, ("C-1", "customer", {"客户名称": "张伟"}))
+    deliveries_fan_out()  # no lease taken: its delivery stays pending
+    ingest(crm, ("C-2", "customer", {"客户名称": "李娜"}))
+    lease = deliveries_fan_out(lease_realtime=True).lease
+    assert lease is not None and lease.subscription.pk == subscription.pk
+    assert [d.payload["data"]["values"]["name"] for d in lease.due] == ["张伟"]
+    assert lease.more
+    Subscription.objects.filter(pk=subscription.pk).update(sending_until=None)
+    ingest(crm, ("C-3", "customer", {"客户名称": "王芳"}))
+    Delivery.objects.filter(subscription=subscription).update(status="delivered")
+    lease = deliveries_fan_out(lease_realtime=True).lease
+    assert [d.payload["data"]["values"]["name"] for d in lease.due] == ["王芳"]
+    assert not lease.more and lease.seen_all

@@ -28,6 +28,12 @@ from mdm.core.bulk import bulk_insert_rows, bulk_update_rows
 from mdm.core.errors import Conflict, ValidationFailed
 from mdm.core.locks import all_domains_read_lock, domain_write_lock, in_lock_order
 from mdm.core.middleware import current_request_id
+from mdm.publishing.fan_out_reads import (
+    events_after,
+    own_keys,
+    subscriber_codes,
+    subscriptions_lock,
+)
 from mdm.publishing.models import ChangeEvent, Delivery, DeliveryAttempt, Subscription
 from mdm.publishing.payloads import (
     OutboundMapping,
@@ -36,7 +42,6 @@ from mdm.publishing.payloads import (
     passes_filters,
 )
 from mdm.publishing.webhooks import WebhookResult, webhook_post
-from mdm.sources.selectors import outbound_codes, subscriber_view
 
 logger = logging.getLogger(__name__)
 
@@ -151,11 +156,9 @@ def deliveries_fan_out(*, lease_realtime: bool = False) -> FanOut:
     its due deliveries, in this same transaction: the caller sends them right away
     (``subscription_send(lease=...)``) instead of queueing a sender task."""
     all_domains_read_lock()
-    _commit_without_flush()
     result = FanOut()
     cursors: dict[int, int] = {}
-    for subscription in Subscription.objects.select_for_update(skip_locked=True, of=("self",)) \
-            .filter(is_active=True).select_related("subscriber").order_by("pk"):
+    for subscription in subscriptions_lock(first=_without_flush_sql()):
         read, deliveries = _fan_out_one(subscription)
         result.read[subscription.pk], result.created[subscription.pk] = read, len(deliveries)
         if read:
@@ -164,20 +167,29 @@ def deliveries_fan_out(*, lease_realtime: bool = False) -> FanOut:
             result.fresh[subscription.pk] = (subscription, deliveries)
     if lease_realtime and result.caught_up:
         result.lease = _lease_fresh(list(result.fresh.values()))
+    leased = result.lease.subscription.pk if result.lease else None
     for pk, seq in cursors.items():
-        # runtime columns, not configuration: no history row (and no signals) per pass
-        moved: dict[str, Any] = {"fanned_out_seq": seq}
-        if result.lease and result.lease.subscription.pk == pk:
-            moved["sending_until"] = result.lease.until
-        Subscription.objects.filter(pk=pk).update(**moved)
+        _cursor_move(pk, seq, result.lease.until if result.lease and pk == leased else None)
     return result
+
+
+def _cursor_move(pk: int, seq: int, lease_until: datetime | None) -> None:
+    """One statement: a subscription's fan-out cursor and, if this pass took it, its send
+    lease. Runtime columns, not configuration: no history row (and no signals) per pass."""
+    table = Subscription._meta.db_table
+    with connection.cursor() as cursor:
+        if lease_until is None:
+            cursor.execute(f"UPDATE {table} SET fanned_out_seq = %s WHERE id = %s", [seq, pk])
+        else:
+            cursor.execute(f"UPDATE {table} SET fanned_out_seq = %s, sending_until = %s "
+                           "WHERE id = %s",
+                           [seq, connection.ops.adapt_datetimefield_value(lease_until), pk])
 
 
 def _fan_out_one(subscription: Subscription) -> tuple[int, list[Delivery]]:
     """(events read, deliveries created) for one subscription; advances its
     ``fanned_out_seq`` in memory (the caller writes it)."""
-    events = list(ChangeEvent.objects.filter(seq__gt=subscription.fanned_out_seq)
-                  .order_by("seq")[:FAN_OUT_CHUNK])
+    events = events_after(subscription, limit=FAN_OUT_CHUNK)
     if not events:
         return 0, []
     wanted = [e for e in events if _wants(subscription, e)]
@@ -189,15 +201,14 @@ def _fan_out_one(subscription: Subscription) -> tuple[int, list[Delivery]]:
 
 def _deliveries(subscription: Subscription, events: list[ChangeEvent]) -> list[Delivery]:
     """The subscription's payloads for the events it wants, in its names, codes and keys."""
-    mapping = OutboundMapping(subscription, outbound_codes(source=subscription.subscriber))
-    views = _subscriber_views(subscription, events)
+    mapping = OutboundMapping(subscription, subscriber_codes(subscription))
+    keys = own_keys(subscription, events)
     deliveries = []
     for event in events:
-        own = views.get((event.domain, event.golden_id), [])
         if event.origin_source == subscription.subscriber.code and \
                 (event.data or {}).get("origin_echo"):
             continue  # the subscriber's own change, already what it holds: no echo
-        payload = cloud_event(event, mapping, [key for key, _ in own])
+        payload = cloud_event(event, mapping, keys.get((event.domain, event.golden_id), []))
         if event_action(event) == "updated" and not payload["data"]["changed"]:
             continue  # nothing this subscriber asked for changed
         deliveries.append(Delivery(id=delivery_id(subscription.pk, event.event_id),
@@ -219,16 +230,24 @@ def _commit_without_flush() -> None:
     are derived) and a delivery's outcome (unrecorded, it is sent again with the same
     webhook-id: at least once). Only in an outermost transaction: it would apply to all
     of a caller's enclosing transaction."""
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+    if setting := _without_flush_sql():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(setting)
+
+
+def _without_flush_sql() -> str:
+    """The statement ``_commit_without_flush`` runs, where it applies ('' elsewhere)."""
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        return "SET LOCAL synchronous_commit TO OFF;"
+    return ""
 
 
 def _lease_fresh(fresh: list[tuple[Subscription, list[Delivery]]]) -> Lease | None:
     """Inside the fan-out (the rows are locked): the lease of the first real-time webhook
     subscription whose lease is free, with its due deliveries; the caller writes
-    ``until`` together with the cursor. When nothing older is pending, the due ones are
-    the deliveries just created: no need to read them back."""
+    ``until`` together with the cursor. When nothing older is pending (no ``backlog``
+    when the row was locked: every delivery made since is among ``created``), the due ones
+    are the deliveries just created: no need to read them back."""
     now = timezone.now()
     for subscription, created in fresh:
         if subscription.mode != Subscription.Mode.REALTIME or \
@@ -237,8 +256,7 @@ def _lease_fresh(fresh: list[tuple[Subscription, list[Delivery]]]) -> Lease | No
             continue
         lease = Lease(subscription, now + _lease_length(subscription),
                       subscription.fanned_out_seq)
-        if Delivery.objects.filter(subscription=subscription, status=Delivery.Status.PENDING,
-                                   seq__lt=created[0].seq).exists():
+        if subscription.backlog:  # pending at or behind the cursor: older than these
             _read_due(lease, now)
         else:
             lease.due, lease.more, lease.seen_all = created[:1], len(created) > 1, True
@@ -255,17 +273,6 @@ def _wants(subscription: Subscription, event: ChangeEvent) -> bool:
     if subscription.event_types and event_action(event) not in subscription.event_types:
         return False
     return passes_filters(subscription, (event.data or {}).get("values") or {})
-
-
-def _subscriber_views(subscription: Subscription,
-                      events: list[ChangeEvent]) -> dict[tuple[str, uuid.UUID], list]:
-    views: dict[tuple[str, uuid.UUID], list] = {}
-    for domain in {e.domain for e in events}:
-        ids = [e.golden_id for e in events if e.domain == domain]
-        for golden_id, own in subscriber_view(source=subscription.subscriber, domain=domain,
-                                              golden_ids=ids).items():
-            views[(domain, golden_id)] = own
-    return views
 
 
 # --- sending ---------------------------------------------------------------------------
