@@ -83,3 +83,14 @@ def eager_tasks():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def crm(make_source: Callable[..., SourceSystem]) -> SourceSystem:
+    """A plain CRM source (files that need mappings define their own ``crm``)."""
+    return make_source("crm")
+
+
+@pytest.fixture
+def erp(make_source: Callable[..., SourceSystem]) -> SourceSystem:
+    return make_source("erp")

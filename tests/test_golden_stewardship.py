@@ -27,16 +27,6 @@ from mdm.stewardship.models import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def crm(make_source):
-    return make_source("crm")
-
-
-@pytest.fixture
-def erp(make_source):
-    return make_source("erp")
-
-
 def user_in(username, *groups, domains=None):
     user = User.objects.create_user(username, password="pw")
     for name in groups:

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
+from sample_records import person
 
 from mdm.core.roles import DATA_STEWARD
 from mdm.demo.dataset import build_demo_dataset
@@ -22,20 +23,6 @@ from mdm.sources.models import SourceRecord
 from mdm.stewardship.models import StewardScope
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def crm(make_source):
-    return make_source("crm")
-
-
-@pytest.fixture
-def erp(make_source):
-    return make_source("erp")
-
-
-def person(key, **attributes):
-    return (key, "customer", {"party_type": "person", **attributes})
 
 
 def company(key, **attributes):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from sample_records import person
 
 from mdm.core.roles import APPROVER, AUDITOR, DATA_STEWARD
 from mdm.golden.models import Contract
@@ -15,20 +16,6 @@ from mdm.stewardship.models import ChangeRequest, Conflict, ConflictPolicy, Stew
 from mdm.ui.models import StewardAction
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def crm(make_source):
-    return make_source("crm")
-
-
-@pytest.fixture
-def erp(make_source):
-    return make_source("erp")
-
-
-def person(key, **attributes):
-    return (key, "customer", {"party_type": "person", **attributes})
 
 
 @pytest.fixture

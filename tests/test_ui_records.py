@@ -10,6 +10,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from sample_records import person
 
 from mdm.core.roles import AUDITOR, DATA_STEWARD
 from mdm.golden.models import Customer
@@ -24,20 +25,6 @@ pytestmark = pytest.mark.django_db
 
 CREDIT_CODE = "91110000600037341L"
 NATIONAL_ID = "110105198503021233"
-
-
-@pytest.fixture
-def crm(make_source):
-    return make_source("crm")
-
-
-@pytest.fixture
-def erp(make_source):
-    return make_source("erp")
-
-
-def person(key, **attributes):
-    return (key, "customer", {"party_type": "person", **attributes})
 
 
 def golden_of(source, key):

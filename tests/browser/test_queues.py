@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
+from sample_records import person
 
 from mdm.core.roles import APPROVER, DATA_STEWARD
 from mdm.demo.services import FINANCE_APPROVERS
@@ -13,10 +14,6 @@ from mdm.golden.models import Contract
 from mdm.matching.models import MatchCandidate
 from mdm.sources.models import SourceRecord
 from mdm.stewardship.models import ChangeRequest, Conflict, ConflictPolicy
-
-
-def person(key, **attributes):
-    return (key, "customer", {"party_type": "person", **attributes})
 
 
 def contract(key, amount, at, currency="CNY"):
