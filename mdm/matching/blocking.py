@@ -20,7 +20,7 @@ from typing import Any
 
 from mdm.sources.standardisers import company_name_key, company_region, person_name_key
 
-__all__ = ["BLOCKING_KEY_KINDS", "blocking_keys", "is_organisation"]
+__all__ = ["BLOCKING_KEY_KINDS", "blocking_keys", "is_organisation", "name_lookup"]
 
 BLOCKING_KEY_KINDS: dict[str, str] = {
     # customer: identifiers, one key per list item
@@ -98,6 +98,21 @@ def blocking_keys(domain: str, attributes: dict[str, Any]) -> set[str]:
     except KeyError:
         raise KeyError(f"no blocking keys for domain '{domain}'") from None
     return builder(attributes)
+
+
+def name_lookup(name: str) -> tuple[set[str], set[str]]:
+    """Where records called ``name`` sit in the index: exact keys and key prefixes of the
+    person- and company-name kinds, built as the records' own keys are, so a search by
+    name finds them across scripts and word order (张伟 = Zhang Wei = wei zhang)."""
+    exact: set[str] = set()
+    prefixes: set[str] = set()
+    for person in _names({"name": name}, person_name_key):
+        exact.add(f"name:{person}")
+        prefixes |= {f"name_by:{person}|", f"name_city:{person}|"}
+    for stem in _names({"name": name}, company_name_key):
+        exact.add(f"company:{_compact(stem)}")
+        prefixes.add(f"company_city:{_compact(stem)}|")
+    return exact, prefixes
 
 
 # --------------------------------------------------------------------------- helpers

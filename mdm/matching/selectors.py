@@ -7,9 +7,8 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
-from mdm.matching.blocking import _compact
+from mdm.matching.blocking import name_lookup
 from mdm.matching.models import BlockingKey, MatchCandidate, RematchRun
-from mdm.sources.standardisers import company_name_key, person_name_key
 
 NAME_SEARCH_LIMIT = 1000
 
@@ -64,15 +63,11 @@ def golden_ids_by_name(*, domain: str, name: str,
     a company in either legal-name order. Customers only; at most ``limit`` ids."""
     if domain != "customer":
         return set()
-    query = Q()
-    person = person_name_key(name).replace("|", "")
-    if person:
-        query |= Q(key=f"name:{person}") | Q(key__startswith=f"name_by:{person}|") | \
-            Q(key__startswith=f"name_city:{person}|")
-    company = _compact(company_name_key(name) or "")
-    if company:
-        query |= Q(key=f"company:{company}") | Q(key__startswith=f"company_city:{company}|")
-    if not query:
+    exact, prefixes = name_lookup(name)
+    if not exact:
         return set()
+    query = Q(key__in=exact)
+    for prefix in prefixes:
+        query |= Q(key__startswith=prefix)
     rows = BlockingKey.objects.filter(query, domain=domain).values_list("golden_id", flat=True)
     return set(rows.distinct()[:limit])
