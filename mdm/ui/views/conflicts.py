@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -31,6 +30,7 @@ from mdm.stewardship.services import (
     conflicts_bulk_resolve,
 )
 from mdm.ui.access import action, page, visible_domains
+from mdm.ui.views.common import paginate
 from mdm.ui.views.review import display_value
 
 PAGE_SIZE = 25
@@ -69,7 +69,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
     queue = conflicts_list(user=request.user, status=status, severity=filters["severity"],
                            domain=filters["domain"], kind=filters["kind"]) \
         .filter(domain__in=domains)
-    page_obj = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = paginate(request, queue, PAGE_SIZE)
     for conflict in page_obj.object_list:
         _label(conflict)
         conflict.bulk = conflict.status == Conflict.Status.OPEN and \
@@ -179,7 +179,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in REQUEST_LABELS else ""
     requests = change_requests_list(user=request.user, status=status)
-    page_obj = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = paginate(request, requests, PAGE_SIZE)
     for change in page_obj.object_list:
         _label_request(change)
     return render(request, "ui/approvals.html", {

@@ -8,18 +8,15 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.translation import gettext_lazy as _
 
 from mdm.matching.selectors import match_candidates_list
 from mdm.publishing.selectors import subscription_lag, subscriptions_visible
 from mdm.sources.selectors import quarantined_records, records_received_by_day
-from mdm.stewardship.models import Severity
 from mdm.stewardship.selectors import conflicts_list
 from mdm.ui.access import page, visible_domains
+from mdm.ui.views.conflicts import SEVERITY_LABELS
 
 INGEST_DAYS = 14
-SEVERITY_LABELS = {Severity.CRITICAL: _("critical"), Severity.HIGH: _("high"),
-                   Severity.MEDIUM: _("medium"), Severity.LOW: _("low")}
 
 
 @page()
@@ -41,7 +38,7 @@ def _open_conflicts(user: Any) -> list[dict[str, Any]]:
     url = reverse("ui:conflicts")
     return [{"label": label, "value": counts.get(severity, 0),
              "url": f"{url}?status=open&severity={severity}", "severity": severity}
-            for severity, label in SEVERITY_LABELS.items()]
+            for severity, label in reversed(SEVERITY_LABELS.items())]  # critical first
 
 
 def _ingest_by_day() -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from mdm.publishing.selectors import (
 )
 from mdm.publishing.services import deliveries_replay
 from mdm.ui.access import action, back_url, page, visible_domains
-from mdm.ui.views.ops_common import paginate, query_without_page
+from mdm.ui.views.common import paginate, query_without_page
 
 
 def _subscription(user: Any, subscription_id: Any) -> Subscription | None:

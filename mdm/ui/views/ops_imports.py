@@ -16,7 +16,8 @@ from mdm.sources.models import FeedUpload
 from mdm.sources.selectors import feed_uploads, ingest_batches_recent, source_systems_sending
 from mdm.sources.services import MAX_UPLOAD_BYTES, feed_upload_receive
 from mdm.ui.access import action, page, visible_domains
-from mdm.ui.views.ops_common import OUTCOME_LABELS, outcome_rows, paginate, query_without_page
+from mdm.ui.views.common import paginate, query_without_page
+from mdm.ui.views.ops_common import OUTCOME_LABELS, outcome_rows
 
 VIEW_PERMS = ("sources.view_ingestbatch", "sources.change_sourcerecord")
 RECENT_UPLOADS = 10

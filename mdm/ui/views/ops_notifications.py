@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from mdm.stewardship.selectors import notifications_list
 from mdm.stewardship.services import notifications_mark_read
 from mdm.ui.access import action, back_url, page
-from mdm.ui.views.ops_common import int_ids, paginate
+from mdm.ui.views.common import int_ids, paginate
 
 
 @page()

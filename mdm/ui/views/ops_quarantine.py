@@ -13,7 +13,8 @@ from mdm.core.errors import ValidationFailed
 from mdm.sources.selectors import quarantined_records, source_systems_all
 from mdm.sources.services import source_records_reprocess
 from mdm.ui.access import action, back_url, check_domain, page, visible_domains
-from mdm.ui.views.ops_common import int_ids, outcome_text, paginate, query_without_page
+from mdm.ui.views.common import int_ids, paginate, query_without_page
+from mdm.ui.views.ops_common import outcome_text
 
 
 @page("sources.view_sourcerecord")

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -36,6 +35,7 @@ from mdm.golden.services import (
     golden_record_unpin,
 )
 from mdm.ui.access import action, check_domain, page, visible_domains
+from mdm.ui.views.common import paginate, query_without_page
 
 PAGE_SIZE = 50
 ANY = "any"
@@ -114,13 +114,13 @@ def search(request: HttpRequest) -> HttpResponse:
     results = _Results([(d, golden_records_search(domain=d, query=query,
                                                   status="" if status == ANY else status))
                         for d in searched if request.user.has_perm(f"golden.view_{d}")])
-    page_obj = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = paginate(request, results, PAGE_SIZE)
     context = {
         "nav": "search", "q": query, "domain": domain, "status": status,
         "domains": [(d, DOMAIN_LABELS[d]) for d in domains],
         "statuses": [(ANY, _("Any status")), *STATUS_LABELS.items()],
         "page": page_obj, "rows": [_result_row(d, r) for d, r in page_obj.object_list],
-        "query_string": _query_string(request),
+        "query_string": query_without_page(request),
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results":
         return render(request, "ui/_record_results.html", context)
@@ -147,13 +147,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return " ".join(str(v) for v in value.values() if v not in (None, ""))
     return str(value)
-
-
-def _query_string(request: HttpRequest) -> str:
-    """The current filters without the page number, for the pager's links."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 # --------------------------------------------------------------------------- record page

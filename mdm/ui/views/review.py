@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -27,6 +26,7 @@ from mdm.matching.services import (
     match_candidate_decide,
 )
 from mdm.ui.access import action, page, visible_domains
+from mdm.ui.views.common import paginate
 
 VIEW = "matching.view_matchcandidate"
 CHANGE = "matching.change_matchcandidate"
@@ -39,7 +39,7 @@ def review(request: HttpRequest) -> HttpResponse:
     domains = visible_domains(request.user)
     domain = _domain_param(request, domains)
     pairs = match_candidates_list(user=request.user, domain=domain).filter(domain__in=domains)
-    page_obj = Paginator(pairs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = paginate(request, pairs, PAGE_SIZE)
     for pair in page_obj.object_list:
         pair.claim = _claim(pair, request.user)
         pair.label_a, pair.label_b = _label(pair.record_a), _label(pair.record_b)
