@@ -65,9 +65,8 @@ def events_after(subscription: Subscription, *, limit: int) -> list[ChangeEvent]
     PostgreSQL each event of a subscribed domain carries ``own_keys`` (see ``own_keys``)."""
     if connection.vendor != "postgresql":
         subscription.backlog, subscription.maps_digest = _backlog(subscription), None
-        return list(ChangeEvent.objects.raw(
-            f"SELECT * FROM {ChangeEvent._meta.db_table} WHERE seq > %s ORDER BY seq LIMIT %s",
-            [subscription.fanned_out_seq, limit]))
+        return list(ChangeEvent.objects.filter(seq__gt=subscription.fanned_out_seq)
+                    .order_by("seq")[:limit])
     with connection.cursor() as cursor:
         cursor.execute(_events_sql(), [
             list(subscription.domains or []), subscription.subscriber_id,
